@@ -12,5 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod materialize;
 pub mod row;
 pub mod schema;
+pub mod state;
