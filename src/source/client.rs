@@ -137,7 +137,11 @@ impl JiraClient {
 
         Ok(JiraClient {
             http,
-            base: cfg.environment_url.as_str().trim_end_matches('/').to_string(),
+            base: cfg
+                .environment_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
             permits: Semaphore::new(max_concurrency.max(1)),
             max_retries: cfg.max_retries,
             max_retry_wait: cfg.max_retry_wait,
@@ -335,7 +339,9 @@ impl JiraClient {
                     return Answer::Status {
                         status: 429,
                         body: Bytes::new(),
-                        gave_up: Some("rate limited: the shared pause outlasts the wait budget".into()),
+                        gave_up: Some(
+                            "rate limited: the shared pause outlasts the wait budget".into(),
+                        ),
                     };
                 }
                 self.sleep(pause).await;
@@ -638,11 +644,12 @@ impl CheckKind {
 fn check_result(name: &str, answer: &Answer, kind: CheckKind) -> CheckResult {
     let (ok, message) = match answer {
         Answer::Ok(_) => (true, "ok".to_string()),
-        Answer::Status { status: 400, body, .. }
-            if kind == CheckKind::Sprints && is_no_sprints(400, body) =>
-        {
-            (true, "ok (the first board does not support sprints)".to_string())
-        }
+        Answer::Status {
+            status: 400, body, ..
+        } if kind == CheckKind::Sprints && is_no_sprints(400, body) => (
+            true,
+            "ok (the first board does not support sprints)".to_string(),
+        ),
         Answer::Status { status, body, .. } => {
             let text = error_text(body);
             let scope_mismatch = text.to_ascii_lowercase().contains("scope does not match");
@@ -662,11 +669,9 @@ fn check_result(name: &str, answer: &Answer, kind: CheckKind) -> CheckResult {
                 (403, _) => "forbidden: the account likely has no Jira Software licence \
                              (agile endpoints answer 403 without one)"
                     .to_string(),
-                (404, CheckKind::Myself) => {
-                    "not found: check jira.environment_url (site URL or \
+                (404, CheckKind::Myself) => "not found: check jira.environment_url (site URL or \
                      https://api.atlassian.com/ex/jira/<cloudId>)"
-                        .to_string()
-                }
+                    .to_string(),
                 _ if text.is_empty() => "unexpected answer".to_string(),
                 _ => text.clone(),
             };

@@ -207,7 +207,10 @@ pub fn parse_board_config(body: &[u8]) -> Result<BoardConfig, MapError> {
         sub_query: text(&["subQuery", "query"], "subQuery.query")?,
         column_config: at(&v, &["columnConfig"]).cloned(),
         estimation_type: text(&["estimation", "type"], "estimation.type")?,
-        estimation_field_id: text(&["estimation", "field", "fieldId"], "estimation.field.fieldId")?,
+        estimation_field_id: text(
+            &["estimation", "field", "fieldId"],
+            "estimation.field.fieldId",
+        )?,
         estimation_field_name: text(
             &["estimation", "field", "displayName"],
             "estimation.field.displayName",

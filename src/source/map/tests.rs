@@ -64,9 +64,15 @@ fn boards_map_with_and_without_location_and_config() {
     assert_eq!(col(t, &scrum, "ID"), Value::Int(101));
     assert_eq!(col(t, &scrum, "TYPE"), Value::Str("scrum".into()));
     assert_eq!(col(t, &scrum, "IS_PRIVATE"), Value::Bool(false));
-    assert_eq!(col(t, &scrum, "LOCATION_TYPE"), Value::Str("project".into()));
+    assert_eq!(
+        col(t, &scrum, "LOCATION_TYPE"),
+        Value::Str("project".into())
+    );
     assert_eq!(col(t, &scrum, "LOCATION_PROJECT_ID"), Value::Int(20001));
-    assert_eq!(col(t, &scrum, "LOCATION_PROJECT_KEY"), Value::Str("PAY".into()));
+    assert_eq!(
+        col(t, &scrum, "LOCATION_PROJECT_KEY"),
+        Value::Str("PAY".into())
+    );
     assert_eq!(
         col(t, &scrum, "LOCATION_DISPLAY_NAME"),
         Value::Str("Payments (PAY)".into())
@@ -98,7 +104,10 @@ fn boards_map_with_and_without_location_and_config() {
     ] {
         assert_eq!(col(t, &kanban, c), Value::Null, "{c}");
     }
-    assert_eq!(col(t, &kanban, "NAME"), Value::Str("Cross-team kanban".into()));
+    assert_eq!(
+        col(t, &kanban, "NAME"),
+        Value::Str("Cross-team kanban".into())
+    );
 
     // A project id sent as a string still maps; a user location keeps its account id.
     let simple = board_row(&boards[2].1, None).expect("simple row");
@@ -129,7 +138,10 @@ fn projects_map_string_ids() {
     assert_eq!(col(t, &rows[0], "BOARD_ID"), Value::Int(101));
     assert_eq!(col(t, &rows[0], "PROJECT_ID"), Value::Int(20001));
     assert_eq!(col(t, &rows[0], "PROJECT_KEY"), Value::Str("PAY".into()));
-    assert_eq!(col(t, &rows[0], "PROJECT_STYLE"), Value::Str("classic".into()));
+    assert_eq!(
+        col(t, &rows[0], "PROJECT_STYLE"),
+        Value::Str("classic".into())
+    );
     assert_eq!(col(t, &rows[0], "PROJECT_SIMPLIFIED"), Value::Bool(false));
     assert_eq!(
         col(t, &rows[1], "PROJECT_TYPE_KEY"),
@@ -191,7 +203,10 @@ fn issues_map_agile_fields_estimate_and_rank() {
     assert_eq!(col(t, a, "PROJECT_ID"), Value::Int(20001));
     assert_eq!(col(t, a, "STATUS_ID"), Value::Int(10001));
     assert_eq!(col(t, a, "SPRINT_ID"), Value::Int(502));
-    assert_eq!(col(t, a, "CLOSED_SPRINT_IDS"), Value::Json("[501,488]".into()));
+    assert_eq!(
+        col(t, a, "CLOSED_SPRINT_IDS"),
+        Value::Json("[501,488]".into())
+    );
     assert_eq!(col(t, a, "FLAGGED"), Value::Bool(true));
     assert_eq!(col(t, a, "PARENT_ID"), Value::Int(40000));
     assert_eq!(col(t, a, "ESTIMATE"), Value::Float(5.0));
@@ -272,7 +287,10 @@ fn dedup_keeps_first_row_per_key() {
 fn shared_samples_map() {
     let dir = PathBuf::from("/work/shared/jira-samples");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("{} not found; skipping the shared-sample test", dir.display());
+        println!(
+            "{} not found; skipping the shared-sample test",
+            dir.display()
+        );
         return;
     };
     let mut names: Vec<String> = entries
