@@ -287,6 +287,7 @@ impl JiraClient {
     }
 
     /// Fetch every page of a listing.
+    #[tracing::instrument(name = "fetch", skip_all, fields(endpoint = %endpoint))]
     async fn fetch_listing(
         &self,
         endpoint: &str,

@@ -41,6 +41,14 @@ pub enum MapError {
     },
 }
 
+impl MapError {
+    /// Whether the next run may map the page: a body that is not JSON may be a proxy's or a
+    /// gateway's page; a JSON page of the wrong shape will not fix itself.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, MapError::Json(_))
+    }
+}
+
 fn parse(body: &[u8]) -> Result<Json, MapError> {
     serde_json::from_slice(body).map_err(|e| MapError::Json(e.to_string()))
 }

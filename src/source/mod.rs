@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 pub use client::{ClientStats, JiraClient};
 pub use map::{
     board_row, dedup_rows, map_issues, map_projects, map_sprints, page_item_count,
-    parse_board_page, MapError,
+    parse_board_config, parse_board_page, MapError,
 };
+pub use paging::{OffsetPager, Pager, Step};
 
 /// Errors building a [`JiraClient`].
 #[derive(Debug, thiserror::Error)]
