@@ -15,4 +15,5 @@ pub mod config;
 pub mod materialize;
 pub mod row;
 pub mod schema;
+pub mod source;
 pub mod state;
