@@ -14,3 +14,4 @@
 pub mod config;
 pub mod row;
 pub mod schema;
+pub mod simulator;
