@@ -11,10 +11,13 @@
 //! ([`row::Row`], change sets, file paths) and do not import each other.
 #![warn(missing_docs)]
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod materialize;
+pub mod pipeline;
 pub mod row;
 pub mod schema;
+pub mod simulator;
 pub mod source;
 pub mod state;
-pub mod simulator;

@@ -1,0 +1,229 @@
+//! Command implementations that need the async runtime: sync with load, run, check, demo.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::config::{Config, JiraConfig, Secret};
+use crate::pipeline::{self, RunSummary, Shutdown, SyncOptions};
+use crate::schema::Table;
+use crate::simulator::{SimAuth, Simulator, SiteSpec};
+use crate::source::JiraClient;
+
+/// Send `true` on SIGINT or SIGTERM.
+pub fn forward_signals(tx: watch::Sender<bool>) {
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+        tracing::info!("shutdown requested; finishing the current step");
+        let _ = tx.send(true);
+    });
+}
+
+/// `sync`: one run into the local tables, then the Snowflake load when configured.
+pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> pipeline::Result<RunSummary> {
+    let (dd, _lock, store) = pipeline::open_writer(cfg)?;
+    pipeline::sync(cfg, &store, &dd, opts).await
+}
+
+/// `run`: sync back to back, at most every `sync_interval`, until SIGINT/SIGTERM.
+pub async fn run_forever(cfg: &Config, _adopt: bool) -> u8 {
+    let (tx, shutdown) = Shutdown::new();
+    forward_signals(tx);
+    let (dd, _lock, store) = match pipeline::open_writer(cfg) {
+        Ok(x) => x,
+        Err(e) => return crate::cli::fail(&e, e.exit_code()),
+    };
+    let opts = SyncOptions {
+        shutdown: shutdown.clone(),
+        ..SyncOptions::default()
+    };
+    let mut shutdown = shutdown;
+    loop {
+        let started = Instant::now();
+        match pipeline::sync(cfg, &store, &dd, &opts).await {
+            Ok(summary) => crate::cli::print_summary(&summary),
+            Err(pipeline::Error::Interrupted) => return 0,
+            Err(e)
+                if e.exit_code() == 2
+                    && matches!(
+                        e,
+                        pipeline::Error::Credentials { .. } | pipeline::Error::Config(_)
+                    ) =>
+            {
+                return crate::cli::fail(&e, 2);
+            }
+            Err(e) => {
+                // A failed run is retried at the next interval; the state is consistent.
+                let _ = crate::cli::fail(&e, 1);
+            }
+        }
+        let wait = cfg
+            .ingestion
+            .sync_interval
+            .saturating_sub(started.elapsed());
+        tokio::select! {
+            _ = shutdown.requested() => return 0,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// `check`: configuration, Jira connectivity and scopes; writes nothing.
+pub async fn check(cfg: &Config) -> u8 {
+    let jira = match cfg.require_jira() {
+        Ok(j) => j,
+        Err(e) => return crate::cli::fail(&e, 2),
+    };
+    let client = match JiraClient::new(jira, cfg.ingestion.max_concurrency) {
+        Ok(c) => c,
+        Err(e) => return crate::cli::fail(&e, 2),
+    };
+    let tables = pipeline::enabled_tables(cfg);
+    let results = client.check(&tables).await;
+    let mut ok = true;
+    let mut out = std::io::stdout().lock();
+    for r in &results {
+        ok &= r.ok;
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            if r.ok { "ok  " } else { "FAIL" },
+            r.name,
+            r.message
+        );
+    }
+    if ok {
+        0
+    } else {
+        2
+    }
+}
+
+/// `demo`: start the simulator on 127.0.0.1, sync it into `<data_dir>/demo`, print the tables.
+pub async fn demo(cfg: &Config, boards: usize, issues_per_board: usize, seed: u64) -> u8 {
+    let mut spec = SiteSpec::demo();
+    spec.boards = boards;
+    spec.issues_per_board = issues_per_board;
+    spec.seed = seed;
+    let auth = SimAuth {
+        email: "demo@example.com".into(),
+        token: "demo-token".into(),
+    };
+    let sim = match Simulator::start(crate::simulator::Site::generate(&spec), auth.clone()).await {
+        Ok(s) => s,
+        Err(e) => return crate::cli::fail(&e, 2),
+    };
+    let mut demo_cfg = cfg.clone();
+    demo_cfg.data_dir = cfg.data_dir.join("demo");
+    demo_cfg.snowflake = None;
+    let url = match crate::config::parse_base_url("jira.environment_url", &sim.base_url()) {
+        Ok(u) => u,
+        Err(e) => return crate::cli::fail(&e, 2),
+    };
+    demo_cfg.jira = Some(JiraConfig {
+        environment_url: url,
+        email: auth.email.clone(),
+        api_token: Secret::new(auth.token.clone()),
+        request_timeout: Duration::from_secs(30),
+        max_retries: 6,
+        max_retry_wait: Duration::from_secs(60),
+        ca_file: None,
+    });
+    eprintln!(
+        "demo: simulated Jira site with {boards} boards at {} → {}",
+        sim.base_url(),
+        demo_cfg.data_dir.display()
+    );
+    let (tx, shutdown) = Shutdown::new();
+    forward_signals(tx);
+    let opts = SyncOptions {
+        shutdown,
+        backoff_base: Some(Duration::from_millis(200)),
+    };
+    let started = Instant::now();
+    let result = sync_and_load(&demo_cfg, &opts).await;
+    sim.shutdown().await;
+    match result {
+        Ok(summary) => {
+            crate::cli::print_summary(&summary);
+            let total: u64 = summary.rows.values().sum();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "synced {total} rows in {:.2}s",
+                started.elapsed().as_secs_f64()
+            );
+            let _ = writeln!(out, "tables:");
+            for t in Table::ALL {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    demo_cfg
+                        .data_dir
+                        .join("tables")
+                        .join(format!("{}.parquet", t.name()))
+                        .display()
+                );
+            }
+            let _ = writeln!(
+                out,
+                "try: duckdb -c \"SELECT * FROM '{}' LIMIT 5\"",
+                demo_cfg
+                    .data_dir
+                    .join("tables")
+                    .join("BOARD.parquet")
+                    .display()
+            );
+            summary.exit_code()
+        }
+        Err(e) => crate::cli::fail(&e, e.exit_code()),
+    }
+}
+
+/// Print the first `limit` rows of a Parquet file as aligned text.
+pub fn print_table(path: &Path, limit: usize) -> Result<(), crate::materialize::Error> {
+    use arrow_cast::display::{ArrayFormatter, FormatOptions};
+    let batches = crate::materialize::read_file(path)?;
+    let mut out = std::io::stdout().lock();
+    let Some(first) = batches.first() else {
+        return Ok(());
+    };
+    let names: Vec<String> = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let _ = writeln!(out, "{}", names.join("\t"));
+    let opts = FormatOptions::default().with_null("NULL");
+    let mut printed = 0;
+    for b in &batches {
+        let fmts: Vec<_> = b
+            .columns()
+            .iter()
+            .filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).ok())
+            .collect();
+        for i in 0..b.num_rows() {
+            if printed >= limit {
+                return Ok(());
+            }
+            let cells: Vec<String> = fmts.iter().map(|f| f.value(i).to_string()).collect();
+            let _ = writeln!(out, "{}", cells.join("\t"));
+            printed += 1;
+        }
+    }
+    Ok(())
+}
