@@ -12,5 +12,6 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod destination;
 pub mod row;
 pub mod schema;
