@@ -227,11 +227,12 @@ mod tests {
         assert_eq!(header["alg"], "RS256");
 
         // The signature verifies with the public key as openssl exports it.
-        let pub_pem = String::from_utf8(openssl(&["pkey", "-in", "key.p8", "-pubout"], dir.path()))
-            .unwrap();
+        let pub_pem =
+            String::from_utf8(openssl(&["pkey", "-in", "key.p8", "-pubout"], dir.path())).unwrap();
         let public = RsaPublicKey::from_public_key_pem(&pub_pem).unwrap();
         let verifier = VerifyingKey::<Sha256>::new(public);
-        let sig = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
+        let sig =
+            Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
         let signing_input = format!("{}.{}", parts[0], parts[1]);
         verifier.verify(signing_input.as_bytes(), &sig).unwrap();
     }
@@ -248,8 +249,16 @@ mod tests {
         generate_key(dir.path());
         openssl(
             &[
-                "pkcs8", "-topk8", "-in", "key.p8", "-out", "enc.p8", "-v2", "aes-256-cbc",
-                "-passout", "pass:s3cret",
+                "pkcs8",
+                "-topk8",
+                "-in",
+                "key.p8",
+                "-out",
+                "enc.p8",
+                "-v2",
+                "aes-256-cbc",
+                "-passout",
+                "pass:s3cret",
             ],
             dir.path(),
         );
@@ -268,7 +277,9 @@ mod tests {
 
         let wrong = KeyPair::try_new(&enc, Some("nope"), "a", "u").unwrap_err();
         assert!(matches!(wrong, Error::WrongKeyPassword), "{wrong:?}");
-        assert!(wrong.to_string().contains("wrong snowflake.private_key_password"));
+        assert!(wrong
+            .to_string()
+            .contains("wrong snowflake.private_key_password"));
 
         let missing = KeyPair::try_new(&enc, None, "a", "u").unwrap_err();
         assert!(matches!(missing, Error::KeyPasswordMissing));
@@ -286,9 +297,9 @@ mod tests {
         assert!(p1.contains("BEGIN RSA PRIVATE KEY"));
         let err = KeyPair::try_new(&p1, None, "a", "u").unwrap_err();
         assert!(matches!(err, Error::Pkcs1Key));
-        assert!(err.to_string().contains(
-            "openssl pkcs8 -topk8 -inform PEM -in rsa_key.p1 -out rsa_key.p8 -nocrypt"
-        ));
+        assert!(err
+            .to_string()
+            .contains("openssl pkcs8 -topk8 -inform PEM -in rsa_key.p1 -out rsa_key.p8 -nocrypt"));
     }
 
     #[test]

@@ -260,12 +260,11 @@ impl SnowflakeClient {
                 token_file,
             } => {
                 // Read at every login: the container runtime refreshes the file.
-                let token = std::fs::read_to_string(token_file).map_err(|source| {
-                    Error::TokenFile {
+                let token =
+                    std::fs::read_to_string(token_file).map_err(|source| Error::TokenFile {
                         path: token_file.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 if let Some(account) = account {
                     data["ACCOUNT_NAME"] = jwt_account(account).into();
                 }
@@ -408,7 +407,10 @@ impl SnowflakeClient {
                 sql_state: data.sql_state,
             });
         }
-        debug!(elapsed_ms = started.elapsed().as_millis() as u64, "statement done");
+        debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "statement done"
+        );
         Ok(data)
     }
 
@@ -448,7 +450,10 @@ impl SnowflakeClient {
             return Ok(false);
         }
         *relogins += 1;
-        warn!(relogins = *relogins, "snowflake session expired, logging in again");
+        warn!(
+            relogins = *relogins,
+            "snowflake session expired, logging in again"
+        );
         self.renew_session(token).await?;
         Ok(true)
     }
@@ -483,7 +488,12 @@ impl SnowflakeClient {
             } else {
                 rows.extend(decode_json_rows(parse_json_chunk(&bytes)?, meta)?);
             }
-            debug!(chunk = i, rows = rows.len() - before, expected_rows = chunk.row_count, "chunk read");
+            debug!(
+                chunk = i,
+                rows = rows.len() - before,
+                expected_rows = chunk.row_count,
+                "chunk read"
+            );
         }
         Ok(rows)
     }
@@ -494,7 +504,9 @@ impl SnowflakeClient {
             message: "chunk url is not a URL".to_string(),
         })?;
         let (status, bytes) = self
-            .send("chunk", |_| self.http.get(url.clone()).headers(headers.clone()))
+            .send("chunk", |_| {
+                self.http.get(url.clone()).headers(headers.clone())
+            })
             .await?;
         if !status.is_success() {
             return Err(Error::Status {
@@ -532,7 +544,12 @@ impl SnowflakeClient {
                             status: status.as_u16(),
                         });
                     }
-                    warn!(endpoint, status = status.as_u16(), attempt, "snowflake request failed, retrying");
+                    warn!(
+                        endpoint,
+                        status = status.as_u16(),
+                        attempt,
+                        "snowflake request failed, retrying"
+                    );
                     retry_after_header(&resp)
                 }
                 Err(source) => {
@@ -557,9 +574,7 @@ impl SnowflakeClient {
             .options
             .initial_backoff
             .saturating_mul(2_u32.saturating_pow(attempt.saturating_sub(1)));
-        retry_after
-            .unwrap_or(exp)
-            .min(self.options.max_backoff)
+        retry_after.unwrap_or(exp).min(self.options.max_backoff)
     }
 
     /// `path` appended to the base URL's path.

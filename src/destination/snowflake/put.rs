@@ -196,11 +196,17 @@ async fn upload_s3(info: &StageInfo, file_name: &str, bytes: Vec<u8>) -> Result<
         location_type: "S3".to_string(),
         detail: format!("the PUT answer has no {what}"),
     };
-    let location = info.location.as_deref().ok_or_else(|| missing("location"))?;
+    let location = info
+        .location
+        .as_deref()
+        .ok_or_else(|| missing("location"))?;
     let (bucket, prefix) = split_location(location);
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
-        .with_access_key_id(info.cred("AWS_KEY_ID").ok_or_else(|| missing("AWS_KEY_ID"))?)
+        .with_access_key_id(
+            info.cred("AWS_KEY_ID")
+                .ok_or_else(|| missing("AWS_KEY_ID"))?,
+        )
         .with_secret_access_key(
             info.cred("AWS_SECRET_KEY")
                 .ok_or_else(|| missing("AWS_SECRET_KEY"))?,
@@ -226,7 +232,10 @@ async fn upload_azure(info: &StageInfo, file_name: &str, bytes: Vec<u8>) -> Resu
         location_type: "AZURE".to_string(),
         detail: format!("the PUT answer has no {what}"),
     };
-    let location = info.location.as_deref().ok_or_else(|| missing("location"))?;
+    let location = info
+        .location
+        .as_deref()
+        .ok_or_else(|| missing("location"))?;
     let (container, prefix) = split_location(location);
     let account = info
         .storage_account
@@ -256,7 +265,10 @@ async fn put_object(
     bytes: Vec<u8>,
 ) -> Result<()> {
     store
-        .put(&object_store::path::Path::from(key), PutPayload::from(bytes))
+        .put(
+            &object_store::path::Path::from(key),
+            PutPayload::from(bytes),
+        )
         .await
         .map_err(|source| Error::ObjectStore {
             location_type: location_type.to_string(),

@@ -11,15 +11,16 @@
 //! with `timezone` the offset in minutes plus 1440. A NULL timestamp may arrive as a struct
 //! without a null mask, so a null `epoch` is NULL.
 
-use std::io::Cursor;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    Int8Type,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
-use arrow_schema::DataType;
+use arrow_buffer::Buffer;
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
@@ -195,17 +196,99 @@ fn format_timestamp(secs: i64, nanos: u32, offset_minutes: Option<i32>) -> Optio
 
 /// Decode one Arrow IPC stream (a `rowsetBase64` or a chunk) into rows.
 pub(crate) fn decode_arrow(bytes: &[u8], meta: &[ColumnMeta]) -> Result<Vec<Vec<Option<String>>>> {
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let reader = arrow_ipc::reader::StreamReader::try_new(Cursor::new(bytes), None)
-        .map_err(|source| Error::Arrow { source })?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|source| Error::Arrow { source })?;
+    for batch in read_ipc_stream(bytes)? {
         decode_batch(&batch, meta, &mut rows)?;
     }
     Ok(rows)
+}
+
+/// Read an Arrow IPC stream with every field made nullable.
+///
+/// Servers declare the children of a timestamp struct non-nullable yet send a NULL timestamp
+/// as a struct whose children are null and whose own null mask is absent; Arrow's reader
+/// rejects that as "unmasked nulls", so the schema is relaxed before the batches are read.
+fn read_ipc_stream(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
+    let bad = |message: &str| Error::Decode {
+        message: format!("Arrow IPC stream: {message}"),
+    };
+    let take = |pos: &mut usize, n: usize| -> Result<&[u8]> {
+        let end = pos.checked_add(n).ok_or_else(|| bad("length overflow"))?;
+        let slice = bytes.get(*pos..end).ok_or_else(|| bad("truncated"))?;
+        *pos = end;
+        Ok(slice)
+    };
+    let read_i32 = |pos: &mut usize| -> Result<i32> {
+        let b = take(pos, 4)?;
+        Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+
+    let mut pos = 0;
+    let mut schema: Option<SchemaRef> = None;
+    let mut batches = Vec::new();
+    while pos < bytes.len() {
+        // Each message: [0xFFFFFFFF continuation] <i32 metadata length> <metadata> <body>.
+        let mut len = read_i32(&mut pos)?;
+        if len == -1 {
+            len = read_i32(&mut pos)?;
+        }
+        if len == 0 {
+            break;
+        }
+        let len = usize::try_from(len).map_err(|_| bad("negative length"))?;
+        let message = arrow_ipc::root_as_message(take(&mut pos, len)?)
+            .map_err(|e| bad(&format!("message: {e}")))?;
+        let body_len =
+            usize::try_from(message.bodyLength()).map_err(|_| bad("negative body length"))?;
+        let body = Buffer::from(take(&mut pos, body_len)?);
+
+        match message.header_type() {
+            arrow_ipc::MessageHeader::Schema => {
+                let fb = message
+                    .header_as_schema()
+                    .ok_or_else(|| bad("schema header"))?;
+                schema = Some(Arc::new(relax_schema(&arrow_ipc::convert::fb_to_schema(
+                    fb,
+                ))));
+            }
+            arrow_ipc::MessageHeader::RecordBatch => {
+                let fb = message
+                    .header_as_record_batch()
+                    .ok_or_else(|| bad("record batch header"))?;
+                let schema = schema.clone().ok_or_else(|| bad("batch before schema"))?;
+                let batch = arrow_ipc::reader::read_record_batch(
+                    &body,
+                    fb,
+                    schema,
+                    &HashMap::new(),
+                    None,
+                    &message.version(),
+                )
+                .map_err(|source| Error::Arrow { source })?;
+                batches.push(batch);
+            }
+            arrow_ipc::MessageHeader::DictionaryBatch => {
+                return Err(bad("dictionary-encoded results are not supported"))
+            }
+            _ => {}
+        }
+    }
+    Ok(batches)
+}
+
+fn relax_schema(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema.fields().iter().map(|f| relax_field(f)).collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+fn relax_field(field: &Field) -> Field {
+    let ty = match field.data_type() {
+        DataType::Struct(children) => {
+            DataType::Struct(children.iter().map(|c| relax_field(c)).collect::<Fields>())
+        }
+        other => other.clone(),
+    };
+    field.clone().with_data_type(ty).with_nullable(true)
 }
 
 fn decode_batch(
@@ -323,8 +406,9 @@ fn decode_column(
                 });
             }
         }
-        DataType::Struct(_) => decode_timestamp_struct(array.as_struct(), logical, scale, &mut out)
-            .ok_or_else(bad)?,
+        DataType::Struct(_) => {
+            decode_timestamp_struct(array.as_struct(), logical, scale, &mut out).ok_or_else(bad)?
+        }
         _ => {
             // Anything else: Arrow's own display, so an unexpected type still reads.
             let fmt = arrow_cast::display::ArrayFormatter::try_new(
@@ -409,11 +493,8 @@ fn to_hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use arrow_array::{Int32Array, Int64Array, StringArray};
     use arrow_buffer::NullBuffer;
-    use arrow_schema::{Field, Fields, Schema};
 
     use super::*;
 
@@ -444,7 +525,10 @@ mod tests {
             "1969-12-31 23:59:58.500"
         );
         assert_eq!(json_cell("1", &meta("B", "boolean", 0)).unwrap(), "true");
-        assert_eq!(json_cell("19000", &meta("D", "date", 0)).unwrap(), "2022-01-08");
+        assert_eq!(
+            json_cell("19000", &meta("D", "date", 0)).unwrap(),
+            "2022-01-08"
+        );
     }
 
     #[test]
@@ -464,14 +548,16 @@ mod tests {
             None::<NullBuffer>,
         );
         let schema = Schema::new(vec![
-            Field::new("T", DataType::Struct(fields), true).with_metadata(
-                [("logicalType".to_string(), "TIMESTAMP_TZ".to_string())].into(),
-            ),
+            Field::new("T", DataType::Struct(fields), true)
+                .with_metadata([("logicalType".to_string(), "TIMESTAMP_TZ".to_string())].into()),
             Field::new("S", DataType::Utf8, true),
         ]);
         let batch = RecordBatch::try_new(
             Arc::new(schema),
-            vec![Arc::new(s), Arc::new(StringArray::from(vec![Some("a"), None]))],
+            vec![
+                Arc::new(s),
+                Arc::new(StringArray::from(vec![Some("a"), None])),
+            ],
         )
         .unwrap();
         let mut rows = Vec::new();
@@ -479,7 +565,10 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                vec![Some("2023-11-14 23:13:20.123456 +01:00".into()), Some("a".into())],
+                vec![
+                    Some("2023-11-14 23:13:20.123456 +01:00".into()),
+                    Some("a".into())
+                ],
                 vec![None, None],
             ]
         );
