@@ -514,7 +514,7 @@ impl SnowflakeClient {
                 status: status.as_u16(),
             });
         }
-        Ok(bytes)
+        gunzip_if_compressed(bytes)
     }
 
     /// Send a request built by `build(attempt)`, retrying transport errors, 5xx and 429 with
@@ -605,6 +605,19 @@ impl SnowflakeClient {
             }),
         }
     }
+}
+
+/// Chunks may be stored gzip-compressed without a `Content-Encoding` header: check the magic.
+fn gunzip_if_compressed(bytes: Bytes) -> Result<Bytes> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+        .map_err(|e| Error::Decode {
+            message: format!("gzip chunk: {e}"),
+        })?;
+    Ok(Bytes::from(out))
 }
 
 fn auth_header(token: &Secret<String>) -> String {

@@ -223,6 +223,7 @@ struct Mock {
     poll_answers: VecDeque<Value>,
     polls: usize,
     chunks: Vec<Vec<u8>>,
+    refuse_login: bool,
 }
 
 type Shared = Arc<Mutex<Mock>>;
@@ -235,6 +236,10 @@ async fn mock_login(
     let mut m = s.lock().unwrap();
     m.logins.push((q, body));
     let n = m.logins.len();
+    if m.refuse_login {
+        return Json(json!({ "success": false, "code": "390144", "data": null,
+                            "message": "JWT token is invalid." }));
+    }
     Json(json!({ "success": true, "data": { "token": format!("tok-{n}") } }))
 }
 
@@ -529,10 +534,10 @@ fn arrow_ipc(ids: &[i64], names: &[Option<&str>]) -> Vec<u8> {
 
 #[tokio::test]
 async fn arrow_result_reads_rowset_then_chunks_in_order() {
-    let chunks = vec![
-        arrow_ipc(&[300], &[Some("c")]),
-        arrow_ipc(&[400, 501], &[None, Some("e")]),
-    ];
+    // The second chunk is stored gzip-compressed, as result chunks may be.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &arrow_ipc(&[400, 501], &[None, Some("e")])).unwrap();
+    let chunks = vec![arrow_ipc(&[300], &[Some("c")]), gz.finish().unwrap()];
     let mut server = MockServer::start(Mock {
         chunks,
         ..Mock::default()
@@ -628,4 +633,102 @@ async fn key_pair_login_sends_jwt_and_session_context() {
     assert_eq!(data["SESSION_PARAMETERS"]["QUERY_TAG"], "jira-agile-sync");
     assert_eq!(data["TOKEN"].as_str().unwrap().split('.').count(), 3);
     assert!(format!("{client:?}").find("PRIVATE").is_none());
+}
+
+#[tokio::test]
+async fn transport_errors_are_retried_then_reported() {
+    // A port nobody listens on (on 127.0.0.1): every connect is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
+    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let client =
+        SnowflakeClient::with_options(&token_config(base, "D", "S", &token), fast_options())
+            .unwrap();
+    let err = client.login().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(client.request_count(), 4);
+}
+
+#[tokio::test]
+async fn refused_login_maps_code_and_message() {
+    let server = MockServer::start(Mock {
+        refuse_login: true,
+        ..Mock::default()
+    })
+    .await;
+    let err = server.client().query("SELECT 1").await.unwrap_err();
+    match &err {
+        Error::Login { code, message } => {
+            assert_eq!(code, "390144");
+            assert_eq!(message, "JWT token is invalid.");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(err.snowflake_code(), Some("390144"));
+}
+
+#[tokio::test]
+async fn missing_token_file_is_reported() {
+    let server = MockServer::start(Mock::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = token_config(
+        server.base.clone(),
+        "D",
+        "S",
+        &dir.path().join("missing-token"),
+    );
+    let client = SnowflakeClient::with_options(&cfg, fast_options()).unwrap();
+    let err = client.login().await.unwrap_err();
+    assert!(matches!(err, Error::TokenFile { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn fakesnow_repeated_copy_of_the_same_file_loads_nothing() {
+    let Some(server) = FakeSnow::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t").unwrap();
+    let database = unique_database();
+    let cfg = token_config(server.base_url(), &database, "S", &token);
+    let client = SnowflakeClient::with_options(&cfg, fast_options()).unwrap();
+    let t = Target::new(&database, "S");
+    for sql in [
+        t.create_schema(),
+        t.create_stage(),
+        t.create_journal_table(Table::BoardSprint),
+    ] {
+        client.query(&sql).await.unwrap();
+    }
+    let file = dir.path().join("9.parquet");
+    write_journal_parquet(&file);
+    for _ in 0..2 {
+        client
+            .put_file(&file, &t.stage_path(Table::BoardSprint, 9))
+            .await
+            .unwrap();
+        client
+            .query(&t.copy_into_journal(Table::BoardSprint, 9))
+            .await
+            .unwrap();
+    }
+    let count = client
+        .query(&format!(
+            "SELECT COUNT(*) AS N FROM {}",
+            t.qualify("_JAS_JOURNAL_BOARD_SPRINT")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(count.get(0, "n"), Some("3"));
 }
