@@ -732,3 +732,36 @@ async fn fakesnow_repeated_copy_of_the_same_file_loads_nothing() {
         .unwrap();
     assert_eq!(count.get(0, "n"), Some("3"));
 }
+
+#[tokio::test]
+async fn local_fs_stage_copies_exactly_the_named_file() {
+    let stage_dir = tempfile::tempdir().unwrap();
+    let location = stage_dir.path().join("db/s/_jas_stage/BOARD/1/");
+    let server = MockServer::start(Mock {
+        query_answers: [(
+            200,
+            json!({ "success": true, "data": {
+                "stageInfo": { "locationType": "LOCAL_FS", "location": location, "creds": {} },
+                "src_locations": ["/etc/passwd"],
+                "encryptionMaterial": null
+            } }),
+        )]
+        .into(),
+        ..Mock::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("1.parquet");
+    std::fs::write(&file, b"PAR1 journal").unwrap();
+    server
+        .client()
+        .put_file(&file, "@\"DB\".\"S\".\"_JAS_STAGE\"/BOARD/1/")
+        .await
+        .unwrap();
+    // The server's src_locations is ignored: the named file is what lands in the stage.
+    assert_eq!(
+        std::fs::read(location.join("1.parquet")).unwrap(),
+        b"PAR1 journal"
+    );
+    assert_eq!(std::fs::read_dir(&location).unwrap().count(), 1);
+}
