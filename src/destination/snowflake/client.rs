@@ -534,7 +534,7 @@ impl SnowflakeClient {
                         let bytes = resp.bytes().await.map_err(|source| Error::Transport {
                             endpoint: endpoint.to_string(),
                             attempts: attempt + 1,
-                            source,
+                            source: source.without_url(),
                         })?;
                         return Ok((status, bytes));
                     }
@@ -554,10 +554,11 @@ impl SnowflakeClient {
                 }
                 Err(source) => {
                     if attempt >= self.options.max_retries {
+                        // Without the URL: chunk and upload URLs are presigned (secrets).
                         return Err(Error::Transport {
                             endpoint: endpoint.to_string(),
                             attempts: attempt + 1,
-                            source,
+                            source: source.without_url(),
                         });
                     }
                     warn!(endpoint, attempt, error = %source.without_url(), "snowflake request failed, retrying");

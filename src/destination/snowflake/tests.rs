@@ -765,3 +765,27 @@ async fn local_fs_stage_copies_exactly_the_named_file() {
     );
     assert_eq!(std::fs::read_dir(&location).unwrap().count(), 1);
 }
+
+#[tokio::test]
+async fn answers_missing_optional_fields_still_decode() {
+    let server = MockServer::start(Mock {
+        query_answers: [
+            (200, json!({ "success": true })),
+            (
+                200,
+                json!({ "success": true, "data": { "rowtype": null, "rowset": null } }),
+            ),
+            (200, json!({ "success": false })),
+        ]
+        .into(),
+        ..Mock::default()
+    })
+    .await;
+    let client = server.client();
+    assert_eq!(client.query("X").await.unwrap().rows.len(), 0);
+    assert_eq!(client.query("X").await.unwrap().columns.len(), 0);
+    assert!(matches!(
+        client.query("X").await.unwrap_err(),
+        Error::Statement { .. }
+    ));
+}
