@@ -538,7 +538,7 @@ async fn arrow_result_reads_rowset_then_chunks_in_order() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &arrow_ipc(&[400, 501], &[None, Some("e")])).unwrap();
     let chunks = vec![arrow_ipc(&[300], &[Some("c")]), gz.finish().unwrap()];
-    let mut server = MockServer::start(Mock {
+    let server = MockServer::start(Mock {
         chunks,
         ..Mock::default()
     })
@@ -558,7 +558,6 @@ async fn arrow_result_reads_rowset_then_chunks_in_order() {
             "chunkHeaders": { "x-test-chunk-key": "k1" },
         } }),
     ));
-    server.base = base;
     let r = server
         .client()
         .query("SELECT ID, NAME FROM T")
