@@ -1,14 +1,46 @@
 #!/usr/bin/env bash
-# Installs the test dependencies into ./.venv (idempotent):
-# - fakesnow 0.12.1, a Snowflake-protocol server (pinned connector: newer versions break it)
+# Installs the test tools into .venv at the repository root (idempotent: exits at once when
+# the pinned versions are already there):
+# - fakesnow 0.12.1, the Snowflake-protocol server the destination tests start on 127.0.0.1;
+#   the connector pin matters: fakesnow 0.12.1 breaks with snowflake-connector-python after 4.8.1
 # - pyarrow and duckdb, to check that our Parquet files open in other tools
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+
+FAKESNOW_VERSION="0.12.1"
+CONNECTOR_VERSION="4.8.1"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+python="${PYTHON:-python3}"
+
+installed() {
+    [ -x "$venv/bin/fakesnow" ] || return 1
+    "$venv/bin/python" - "$FAKESNOW_VERSION" "$CONNECTOR_VERSION" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+try:
+    ok = version("fakesnow") == sys.argv[1] and \
+        version("snowflake-connector-python") == sys.argv[2]
+    import pyarrow, duckdb, fakesnow.server  # noqa: F401
+except (PackageNotFoundError, ImportError):
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
+if installed; then
+    echo "test tools already installed in $venv"
+    exit 0
 fi
-want="fakesnow==0.12.1 snowflake-connector-python==4.8.1 pyarrow duckdb"
-if ! .venv/bin/python -c "import fakesnow, pyarrow, duckdb" 2>/dev/null; then
-  .venv/bin/pip install --quiet --disable-pip-version-check $want
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
 fi
-.venv/bin/python -c "import fakesnow, pyarrow, duckdb; print('test env ready: fakesnow', fakesnow.__version__ if hasattr(fakesnow, '__version__') else '', 'pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
+
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "fakesnow[server]==$FAKESNOW_VERSION" \
+    "snowflake-connector-python==$CONNECTOR_VERSION" \
+    pyarrow duckdb
+
+installed || { echo "test tool installation failed" >&2; exit 1; }
+echo "test tools installed in $venv"

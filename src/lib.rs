@@ -14,6 +14,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod destination;
 pub mod materialize;
 pub mod pipeline;
 pub mod row;

@@ -1,0 +1,25 @@
+//! Snowflake destination: our own client for Snowflake's v1 REST protocol (DESIGN.md section 7).
+//!
+//! - [`client`]: login (KEY_PAIR JWT or managed OAuth token), statements, polling of long
+//!   queries, re-login on session expiry, retries with the same request id.
+//! - [`result`]: JSON and Arrow IPC result sets decoded into rows of text cells.
+//! - [`put`]: `PUT` to the internal stage; the client uploads the file itself.
+//! - [`sql`]: quoted identifiers and the DDL, `COPY INTO` and `MERGE` text.
+//!
+//! Invariants: no secret (key, JWT, session token, presigned URL) and no SQL data is ever logged
+//! or put into an error; every identifier in generated SQL is quoted and fully qualified.
+
+mod auth;
+pub mod client;
+mod error;
+pub mod put;
+pub mod result;
+pub mod sql;
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use client::{ClientOptions, SnowflakeClient};
+pub use error::{Error, Result};
+pub use result::{ColumnMeta, QueryResult};
