@@ -18,6 +18,7 @@ use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use base64::Engine;
+use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -450,19 +451,22 @@ async fn answer(
             raw_response(200, JSON, half)
         }
         Some(FaultAction::Truncate) => {
-            let half = bytes[..bytes.len() / 2].to_vec();
-            let chunks: Vec<Result<Vec<u8>, io::Error>> = vec![
-                Ok(half),
+            // Headers promise the whole body; half of it goes out, then the connection aborts.
+            // The pause lets the first half reach the client before the abort.
+            let full_len = bytes.len();
+            let half = bytes[..full_len / 2].to_vec();
+            let first = futures::stream::once(async move { Ok::<_, io::Error>(half) });
+            let abort = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
                     "simulated truncation",
-                )),
-            ];
-            raw_response(
-                reply.status,
-                JSON,
-                Body::from_stream(futures::stream::iter(chunks)),
-            )
+                ))
+            });
+            let mut resp = raw_response(reply.status, JSON, Body::from_stream(first.chain(abort)));
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
+            resp
         }
         _ => raw_response(reply.status, JSON, bytes),
     }
