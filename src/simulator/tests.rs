@@ -703,6 +703,39 @@ async fn same_seed_serves_the_same_json() {
     b.shutdown().await;
 }
 
+/// A few BOARD_ISSUE columns read straight from served issue fields (test-only mapping).
+fn served_issue_columns(f: &Value) -> Vec<(String, Value)> {
+    let num = |v: &Value| -> Value {
+        v.as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .map_or(Value::Null, Value::from)
+    };
+    let closed: Vec<Value> = f["closedSprints"]
+        .as_array()
+        .map(|a| a.iter().map(|s| s["id"].clone()).collect())
+        .unwrap_or_default();
+    let updated = f["updated"].as_str().expect("updated served");
+    let micros = chrono::DateTime::parse_from_str(updated, "%Y-%m-%dT%H:%M:%S%.3f%z")
+        .expect("issue timestamp style")
+        .timestamp_micros();
+    vec![
+        ("STATUS_ID".into(), num(&f["status"]["id"])),
+        ("PROJECT_ID".into(), num(&f["project"]["id"])),
+        ("SPRINT_ID".into(), f["sprint"]["id"].clone()),
+        (
+            "CLOSED_SPRINT_IDS".into(),
+            if closed.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(closed)
+            },
+        ),
+        ("FLAGGED".into(), f["flagged"].clone()),
+        ("PARENT_ID".into(), num(&f["parent"]["id"])),
+        ("ISSUE_UPDATED".into(), Value::from(micros)),
+    ]
+}
+
 /// Walk the whole site over HTTP the way JIRA-FACTS.md says and compare with the expected rows:
 /// the simulator's served data and its expected rows must agree.
 #[tokio::test]
@@ -728,6 +761,8 @@ async fn a_full_walk_finds_exactly_the_expected_rows() {
     assert_eq!(boards, raws);
 
     let mut board_issues = BTreeSet::new();
+    let mut served_rows = BTreeMap::new();
+    let mut served_sprints = BTreeMap::new();
     let mut sprints = BTreeSet::new();
     for board in &boards {
         let id = board["id"].as_i64().expect("board id");
@@ -735,7 +770,10 @@ async fn a_full_walk_finds_exactly_the_expected_rows() {
         loop {
             let page = get(
                 &sim,
-                &format!("/rest/agile/1.0/board/{id}/issue?startAt={start_at}&fields=updated"),
+                &format!(
+                    "/rest/agile/1.0/board/{id}/issue?startAt={start_at}\
+                     &fields=status,project,sprint,closedSprints,flagged,parent,updated"
+                ),
             )
             .await
             .json();
@@ -743,6 +781,7 @@ async fn a_full_walk_finds_exactly_the_expected_rows() {
             for i in &got {
                 let issue: i64 = i["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
                 board_issues.insert((id, issue));
+                served_rows.insert((id, issue), served_issue_columns(&i["fields"]));
             }
             start_at += page["maxResults"].as_u64().unwrap_or(100) as usize;
             if start_at >= page["total"].as_u64().unwrap_or(0) as usize {
@@ -757,6 +796,7 @@ async fn a_full_walk_finds_exactly_the_expected_rows() {
                 .flatten()
             {
                 sprints.insert(s["id"].as_i64().expect("sprint id"));
+                served_sprints.insert(s["id"].as_i64().unwrap_or(0), s.clone());
             }
         }
     }
@@ -770,11 +810,35 @@ async fn a_full_walk_finds_exactly_the_expected_rows() {
         })
         .collect();
     assert_eq!(board_issues, want);
+    for r in rows(&expected, "BOARD_ISSUE") {
+        let key = (
+            r["BOARD_ID"].as_i64().unwrap_or(0),
+            r["ISSUE_ID"].as_i64().unwrap_or(0),
+        );
+        let served = served_rows.get(&key).expect("served");
+        for (column, value) in served {
+            assert_eq!(&r[column.as_str()], value, "{column} of {key:?}");
+        }
+    }
     let want: BTreeSet<i64> = rows(&expected, "SPRINT")
         .iter()
         .filter_map(|r| r["ID"].as_i64())
         .collect();
     assert_eq!(sprints, want);
+    for r in rows(&expected, "SPRINT") {
+        let served = &served_sprints[&r["ID"].as_i64().unwrap_or(0)];
+        assert_eq!(&r["RAW"], served);
+        let start = served["startDate"].as_str().map(|d| {
+            chrono::DateTime::parse_from_rfc3339(d)
+                .expect("sprint timestamp style")
+                .timestamp_micros()
+        });
+        assert_eq!(r["START_DATE"], start.map_or(Value::Null, Value::from));
+        assert_eq!(
+            r["GOAL"],
+            served.get("goal").cloned().unwrap_or(Value::Null)
+        );
+    }
     sim.shutdown().await;
 }
 
@@ -833,20 +897,43 @@ async fn large_site_generates_and_serves_quickly() {
     };
     let site = Site::generate(&spec);
     let generated = started.elapsed();
+    eprintln!("TIMING generate {generated:?}");
     assert!(site.issue_count() > 250_000);
     let last_board = site.boards().last().map(|b| b.id).expect("boards");
     let sim = start(site).await;
-    let page = get(&sim, &format!("/rest/agile/1.0/board?startAt=2950"))
-        .await
-        .json();
+    let page = get(&sim, "/rest/agile/1.0/board?startAt=2950").await.json();
     assert_eq!(page["isLast"], true);
     let issues = get(&sim, &format!("/rest/agile/1.0/board/{last_board}/issue")).await;
     assert_eq!(issues.status, 200);
     let rows_started = Instant::now();
     let expected = sim.expected_rows();
     assert!(rows(&expected, "BOARD_ISSUE").len() > 250_000);
+    eprintln!(
+        "TIMING rows {:?} total {:?}",
+        rows_started.elapsed(),
+        started.elapsed()
+    );
     // Generous bounds: debug builds are slow; this guards against accidental O(n^2).
     assert!(generated < Duration::from_secs(30), "{generated:?}");
     assert!(rows_started.elapsed() < Duration::from_secs(30));
     sim.shutdown().await;
+}
+
+#[test]
+fn timestamps_format_like_jira_and_parse_back() {
+    use super::model::{issue_date, sprint_date};
+
+    assert_eq!(
+        sprint_date(1_428_729_720, 36_000),
+        "2015-04-11T15:22:00.000+10:00"
+    );
+    assert_eq!(sprint_date(1_428_729_720, 0), "2015-04-11T05:22:00.000Z");
+    assert_eq!(
+        issue_date(1_711_845_000, 3600),
+        "2024-03-31T01:30:00.000+0100"
+    );
+    assert_eq!(
+        issue_date(1_711_845_000, -19_800),
+        "2024-03-30T19:00:00.000-0530"
+    );
 }
