@@ -64,6 +64,8 @@ pub struct SimOptions {
     /// Path prefix the site is served under, e.g. `/ex/jira/<cloudId>` as for scoped tokens;
     /// empty for none. Requests outside it answer 404.
     pub base_path: String,
+    /// Port on 127.0.0.1; 0 (the default) picks a free one.
+    pub port: u16,
 }
 
 struct StaticReply {
@@ -109,13 +111,13 @@ impl Simulator {
         Simulator::start_with(site, auth, SimOptions::default()).await
     }
 
-    /// Serve `site` on 127.0.0.1 at a free port, with options.
+    /// Serve `site` on 127.0.0.1 with options (base path, port).
     pub async fn start_with(
         site: Site,
         auth: SimAuth,
         options: SimOptions,
     ) -> io::Result<Simulator> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             site: RwLock::new(site),
@@ -405,8 +407,18 @@ async fn answer(
             retry_after,
             body,
             content_type,
+            headers,
         }) => {
+            tracing::debug!(path = %path_and_query, status, "simulator fault");
             let mut resp = raw_response(*status, content_type, body.clone());
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
             if let Some(secs) = retry_after {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*secs));

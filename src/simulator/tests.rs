@@ -305,6 +305,13 @@ async fn rate_limit_fault_sends_retry_after_and_html_then_recovers() {
         Some(&b"7"[..])
     );
     assert!(limited.text.starts_with("<html>"));
+    assert_eq!(
+        limited
+            .headers
+            .get("ratelimit-reason")
+            .map(|v| v.as_bytes()),
+        Some(&b"jira-burst-based"[..])
+    );
     assert!(serde_json::from_str::<Value>(&limited.text).is_err());
 
     let after = get(&sim, &format!("/rest/agile/1.0/board/{b}/issue")).await;
@@ -416,6 +423,7 @@ async fn scoped_token_401_and_base_path() {
     let (site, b, _) = one_board_site(1, 1);
     let options = SimOptions {
         base_path: "/ex/jira/0000-cloud".into(),
+        ..SimOptions::default()
     };
     let sim = Simulator::start_with(site, SimAuth::test(), options)
         .await
