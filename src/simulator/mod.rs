@@ -31,4 +31,4 @@ pub use model::{
     Board, BoardConfig, BoardKind, BoardLocation, Estimation, ExpectedRow, ExpectedTables, Issue,
     Project, Quirks, Site, SiteSpec, Sprint, SprintState, DEFAULT_RANK_FIELD,
 };
-pub use server::{SimAuth, SimOptions, Simulator};
+pub use server::{run_standalone, SimAuth, SimOptions, Simulator};

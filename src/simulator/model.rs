@@ -823,10 +823,7 @@ impl Site {
         let mut prev_board: Option<i64> = None;
         for b in 0..spec.boards {
             let board_id = site.generate_board(spec, &mut rng, b, &project_ids);
-            let (has_sprints, shared) = {
-                let board = &site.boards[&board_id];
-                (board.supports_sprints, board.sprints.len())
-            };
+            let has_sprints = site.boards[&board_id].supports_sprints;
             if has_sprints && rng.random_range(0..100) < spec.shared_sprint_percent {
                 if let Some(other) = prev_sprint_board {
                     if let Some(&s) = site.boards[&other].sprints.last() {
@@ -834,7 +831,6 @@ impl Site {
                     }
                 }
             }
-            let _ = shared;
             site.generate_issues(spec, &mut rng, board_id);
             if let Some(other) = prev_board {
                 if rng.random_range(0..100) < 10 {
@@ -964,6 +960,10 @@ impl Site {
             );
             if rng.random_range(0..10) == 0 {
                 sprint.origin_board_id = None;
+            }
+            // Jira's own example serves a sprint whose `self` names another id.
+            if rng.random_range(0..40) == 0 {
+                sprint.self_id = id + 100_000;
             }
             self.sprints.insert(id, sprint);
             self.link_sprint(board_id, id);

@@ -267,6 +267,19 @@ impl Drop for Simulator {
     }
 }
 
+/// Serve a generated site on `127.0.0.1:port` until Ctrl-C (for manual exploration and demos).
+pub async fn run_standalone(spec: &super::SiteSpec, port: u16, auth: SimAuth) -> io::Result<()> {
+    let options = SimOptions {
+        port,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start_with(Site::generate(spec), auth, options).await?;
+    tracing::info!(base_url = %sim.base_url(), "simulator serving until interrupted");
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
 // ----- connection handling: lets a handler reset its own TCP connection -----
 
 /// Per-connection switch a handler flips to have the connection reset.

@@ -683,6 +683,19 @@ fn demo_site_has_every_quirk() {
         .iter()
         .any(|r| r["START_DATE"].is_null()));
     assert!(site.issue_count() > issues / 2);
+    assert!(
+        rows(&expected, "SPRINT").iter().any(|r| !r["SELF"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&format!("/{}", r["ID"]))),
+        "a sprint whose self names another id"
+    );
+    assert!(rows(&expected, "BOARD")
+        .iter()
+        .any(|r| r["LOCATION_TYPE"] == "user"));
+    assert!(rows(&expected, "BOARD")
+        .iter()
+        .any(|r| r["IS_PRIVATE"].is_null()));
 }
 
 #[tokio::test]
