@@ -161,6 +161,8 @@ pub struct BoardLocation {
     pub name: Option<String>,
     /// `userAccountId` (user locations).
     pub user_account_id: Option<String>,
+    /// `avatarURI`: served, not mapped to a column (it only shows in RAW).
+    pub avatar_uri: Option<String>,
 }
 
 impl BoardLocation {
@@ -176,6 +178,10 @@ impl BoardLocation {
             display_name: Some(display.clone()),
             name: Some(display),
             user_account_id: None,
+            avatar_uri: Some(format!(
+                "/secure/projectavatar?size=small&pid={}&avatarId=10400",
+                project.id
+            )),
         }
     }
 
@@ -868,7 +874,12 @@ impl Site {
         };
         let main_project = self.projects[&main].clone();
         let location = match rng.random_range(0..100) {
-            0..80 => Some(BoardLocation::project(&main_project)),
+            // Some project locations come without `type`.
+            0..15 => Some(BoardLocation {
+                location_type: None,
+                ..BoardLocation::project(&main_project)
+            }),
+            15..80 => Some(BoardLocation::project(&main_project)),
             80..90 => Some(BoardLocation::user(
                 &format!("712020:{:08x}-0000-4000-8000-{:012x}", spec.seed as u32, b),
                 &format!("User {b}"),
