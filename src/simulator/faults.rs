@@ -18,6 +18,8 @@ pub enum FaultAction {
         body: String,
         /// `Content-Type` of the body.
         content_type: String,
+        /// Further headers, e.g. `RateLimit-Reason`.
+        headers: Vec<(String, String)>,
     },
     /// Reset the TCP connection (RST) without sending any response.
     Reset,
@@ -75,6 +77,11 @@ impl Faults {
                    <body><h1>Too Many Requests</h1></body></html>"
                 .into(),
             content_type: "text/html; charset=utf-8".into(),
+            headers: vec![
+                ("X-RateLimit-Limit".into(), "100".into()),
+                ("X-RateLimit-Remaining".into(), "0".into()),
+                ("RateLimit-Reason".into(), "jira-burst-based".into()),
+            ],
         };
         self.inject(path_contains, action, times);
     }
@@ -86,6 +93,7 @@ impl Faults {
             retry_after: Some(retry_after),
             body: r#"{"errorMessages":["Service unavailable"],"errors":{}}"#.into(),
             content_type: "application/json;charset=UTF-8".into(),
+            headers: Vec::new(),
         };
         self.inject(path_contains, action, times);
     }
@@ -97,6 +105,7 @@ impl Faults {
             retry_after: None,
             body: format!(r#"{{"errorMessages":["Simulated error {status}"],"errors":{{}}}}"#),
             content_type: "application/json;charset=UTF-8".into(),
+            headers: Vec::new(),
         };
         self.inject(path_contains, action, times);
     }

@@ -18,6 +18,21 @@
 //!
 //! Faults for retry and completeness tests are injected with [`Faults`]; fixed bodies (recorded
 //! payloads) are served with [`Simulator::set_static`].
+//!
+//! ```no_run
+//! use jira_agile_sync::simulator::{SimAuth, Simulator, Site, SiteSpec};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let sim = Simulator::start(Site::generate(&SiteSpec::demo()), SimAuth::test()).await?;
+//! sim.faults().rate_limit("/issue", 2, Some(1)); // two 429s with Retry-After: 1
+//! // ... point the product at sim.base_url() and run a sync ...
+//! sim.edit(|site| site.rename_board(1, "renamed"));
+//! let expected = sim.expected_rows(); // what the five tables must now hold
+//! assert!(expected.contains_key("BOARD_ISSUE"));
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 mod faults;
 mod model;
@@ -31,4 +46,4 @@ pub use model::{
     Board, BoardConfig, BoardKind, BoardLocation, Estimation, ExpectedRow, ExpectedTables, Issue,
     Project, Quirks, Site, SiteSpec, Sprint, SprintState, DEFAULT_RANK_FIELD,
 };
-pub use server::{SimAuth, SimOptions, Simulator};
+pub use server::{run_standalone, SimAuth, SimOptions, Simulator};

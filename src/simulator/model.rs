@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Timelike};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
@@ -161,6 +161,8 @@ pub struct BoardLocation {
     pub name: Option<String>,
     /// `userAccountId` (user locations).
     pub user_account_id: Option<String>,
+    /// `avatarURI`: served, not mapped to a column (it only shows in RAW).
+    pub avatar_uri: Option<String>,
 }
 
 impl BoardLocation {
@@ -176,6 +178,10 @@ impl BoardLocation {
             display_name: Some(display.clone()),
             name: Some(display),
             user_account_id: None,
+            avatar_uri: Some(format!(
+                "/secure/projectavatar?size=small&pid={}&avatarId=10400",
+                project.id
+            )),
         }
     }
 
@@ -379,38 +385,60 @@ pub struct Site {
     next_project: i64,
 }
 
+/// Jira's timestamp layout with milliseconds `.000`: the wall time at `offset_secs` east of UTC,
+/// then `Z` (`zulu`, offset 0 only), `+10:00` (`colon`) or `+0100` (neither).
+fn jira_timestamp(epoch_secs: i64, offset_secs: i32, zulu: bool, colon: bool) -> String {
+    use std::fmt::Write;
+
+    let wall = DateTime::from_timestamp(epoch_secs + i64::from(offset_secs), 0)
+        .expect("generated timestamps are in range")
+        .naive_utc();
+    let mut out = String::with_capacity(29);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000",
+        wall.year(),
+        wall.month(),
+        wall.day(),
+        wall.hour(),
+        wall.minute(),
+        wall.second()
+    );
+    if zulu && offset_secs == 0 {
+        out.push('Z');
+        return out;
+    }
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let abs = offset_secs.unsigned_abs();
+    let (h, m) = (abs / 3600, abs % 3600 / 60);
+    let _ = if colon {
+        write!(out, "{sign}{h:02}:{m:02}")
+    } else {
+        write!(out, "{sign}{h:02}{m:02}")
+    };
+    out
+}
+
 /// Format a sprint date: `Z` style when `offset_secs` is zero, else `+10:00` style.
 pub(crate) fn sprint_date(epoch_secs: i64, offset_secs: i32) -> String {
-    let utc = Utc
-        .timestamp_opt(epoch_secs, 0)
-        .single()
-        .expect("generated timestamps are in range");
-    if offset_secs == 0 {
-        return utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    }
-    let tz = FixedOffset::east_opt(offset_secs).expect("generated offsets are valid");
-    utc.with_timezone(&tz)
-        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-        .to_string()
+    jira_timestamp(epoch_secs, offset_secs, true, true)
 }
 
 /// Format an issue date in Jira's issue style: `2024-03-31T01:30:00.000+0100`.
 pub(crate) fn issue_date(epoch_secs: i64, offset_secs: i32) -> String {
-    let utc = Utc
-        .timestamp_opt(epoch_secs, 0)
-        .single()
-        .expect("generated timestamps are in range");
-    let tz = FixedOffset::east_opt(offset_secs).expect("generated offsets are valid");
-    utc.with_timezone(&tz)
-        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-        .to_string()
+    jira_timestamp(epoch_secs, offset_secs, false, false)
 }
 
 /// Microseconds since the epoch of a served timestamp string (either style), or null.
 fn micros(s: Option<&str>) -> Value {
     let Some(s) = s else { return Value::Null };
-    let parsed = DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"));
+    // Sprint dates are RFC 3339; issue dates lack the colon in the offset.
+    let rfc3339 = s.ends_with('Z') || s.as_bytes().get(s.len().wrapping_sub(3)) == Some(&b':');
+    let parsed = if rfc3339 {
+        DateTime::parse_from_rfc3339(s)
+    } else {
+        DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+    };
     match parsed {
         Ok(t) => Value::from(t.timestamp_micros()),
         Err(_) => Value::Null,
@@ -801,10 +829,7 @@ impl Site {
         let mut prev_board: Option<i64> = None;
         for b in 0..spec.boards {
             let board_id = site.generate_board(spec, &mut rng, b, &project_ids);
-            let (has_sprints, shared) = {
-                let board = &site.boards[&board_id];
-                (board.supports_sprints, board.sprints.len())
-            };
+            let has_sprints = site.boards[&board_id].supports_sprints;
             if has_sprints && rng.random_range(0..100) < spec.shared_sprint_percent {
                 if let Some(other) = prev_sprint_board {
                     if let Some(&s) = site.boards[&other].sprints.last() {
@@ -812,7 +837,6 @@ impl Site {
                     }
                 }
             }
-            let _ = shared;
             site.generate_issues(spec, &mut rng, board_id);
             if let Some(other) = prev_board {
                 if rng.random_range(0..100) < 10 {
@@ -850,7 +874,12 @@ impl Site {
         };
         let main_project = self.projects[&main].clone();
         let location = match rng.random_range(0..100) {
-            0..80 => Some(BoardLocation::project(&main_project)),
+            // Some project locations come without `type`.
+            0..15 => Some(BoardLocation {
+                location_type: None,
+                ..BoardLocation::project(&main_project)
+            }),
+            15..80 => Some(BoardLocation::project(&main_project)),
             80..90 => Some(BoardLocation::user(
                 &format!("712020:{:08x}-0000-4000-8000-{:012x}", spec.seed as u32, b),
                 &format!("User {b}"),
@@ -942,6 +971,10 @@ impl Site {
             );
             if rng.random_range(0..10) == 0 {
                 sprint.origin_board_id = None;
+            }
+            // Jira's own example serves a sprint whose `self` names another id.
+            if rng.random_range(0..40) == 0 {
+                sprint.self_id = id + 100_000;
             }
             self.sprints.insert(id, sprint);
             self.link_sprint(board_id, id);

@@ -18,6 +18,7 @@ use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use base64::Engine;
+use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -63,6 +64,8 @@ pub struct SimOptions {
     /// Path prefix the site is served under, e.g. `/ex/jira/<cloudId>` as for scoped tokens;
     /// empty for none. Requests outside it answer 404.
     pub base_path: String,
+    /// Port on 127.0.0.1; 0 (the default) picks a free one.
+    pub port: u16,
 }
 
 struct StaticReply {
@@ -108,13 +111,13 @@ impl Simulator {
         Simulator::start_with(site, auth, SimOptions::default()).await
     }
 
-    /// Serve `site` on 127.0.0.1 at a free port, with options.
+    /// Serve `site` on 127.0.0.1 with options (base path, port).
     pub async fn start_with(
         site: Site,
         auth: SimAuth,
         options: SimOptions,
     ) -> io::Result<Simulator> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             site: RwLock::new(site),
@@ -264,6 +267,19 @@ impl Drop for Simulator {
     }
 }
 
+/// Serve a generated site on `127.0.0.1:port` until Ctrl-C (for manual exploration and demos).
+pub async fn run_standalone(spec: &super::SiteSpec, port: u16, auth: SimAuth) -> io::Result<()> {
+    let options = SimOptions {
+        port,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start_with(Site::generate(spec), auth, options).await?;
+    tracing::info!(base_url = %sim.base_url(), "simulator serving until interrupted");
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
 // ----- connection handling: lets a handler reset its own TCP connection -----
 
 /// Per-connection switch a handler flips to have the connection reset.
@@ -404,8 +420,18 @@ async fn answer(
             retry_after,
             body,
             content_type,
+            headers,
         }) => {
+            tracing::debug!(path = %path_and_query, status, "simulator fault");
             let mut resp = raw_response(*status, content_type, body.clone());
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    resp.headers_mut().insert(n, v);
+                }
+            }
             if let Some(secs) = retry_after {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
@@ -450,19 +476,22 @@ async fn answer(
             raw_response(200, JSON, half)
         }
         Some(FaultAction::Truncate) => {
-            let half = bytes[..bytes.len() / 2].to_vec();
-            let chunks: Vec<Result<Vec<u8>, io::Error>> = vec![
-                Ok(half),
+            // Headers promise the whole body; half of it goes out, then the connection aborts.
+            // The pause lets the first half reach the client before the abort.
+            let full_len = bytes.len();
+            let half = bytes[..full_len / 2].to_vec();
+            let first = futures::stream::once(async move { Ok::<_, io::Error>(half) });
+            let abort = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
                     "simulated truncation",
-                )),
-            ];
-            raw_response(
-                reply.status,
-                JSON,
-                Body::from_stream(futures::stream::iter(chunks)),
-            )
+                ))
+            });
+            let mut resp = raw_response(reply.status, JSON, Body::from_stream(first.chain(abort)));
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
+            resp
         }
         _ => raw_response(reply.status, JSON, bytes),
     }
