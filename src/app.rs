@@ -34,12 +34,12 @@ pub fn forward_signals(tx: watch::Sender<bool>) {
 
 /// `sync`: one run into the local tables, then the Snowflake load when configured.
 pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> pipeline::Result<RunSummary> {
-    let (dd, _lock, store) = pipeline::open_writer(cfg)?;
-    pipeline::sync(cfg, &store, &dd, opts).await
+    pipeline::sync_and_load(cfg, opts).await
 }
 
-/// `run`: sync back to back, at most every `sync_interval`, until SIGINT/SIGTERM.
-pub async fn run_forever(cfg: &Config, _adopt: bool) -> u8 {
+/// `run`: sync back to back, at most every `sync_interval`, and load every `merge_interval`,
+/// until SIGINT/SIGTERM.
+pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
     let (tx, shutdown) = Shutdown::new();
     forward_signals(tx);
     let (dd, _lock, store) = match pipeline::open_writer(cfg) {
@@ -48,35 +48,52 @@ pub async fn run_forever(cfg: &Config, _adopt: bool) -> u8 {
     };
     let opts = SyncOptions {
         shutdown: shutdown.clone(),
+        adopt_destination: adopt,
         ..SyncOptions::default()
     };
     let mut shutdown = shutdown;
+    let mut next_sync = tokio::time::Instant::now();
+    let mut next_load = tokio::time::Instant::now();
     loop {
-        let started = Instant::now();
-        match pipeline::sync(cfg, &store, &dd, &opts).await {
-            Ok(summary) => crate::cli::print_summary(&summary),
-            Err(pipeline::Error::Interrupted) => return 0,
-            Err(e)
-                if e.exit_code() == 2
-                    && matches!(
-                        e,
-                        pipeline::Error::Credentials { .. } | pipeline::Error::Config(_)
-                    ) =>
-            {
-                return crate::cli::fail(&e, 2);
+        if tokio::time::Instant::now() >= next_sync {
+            next_sync = tokio::time::Instant::now() + cfg.ingestion.sync_interval;
+            if let Err(e) = pipeline::load::prepare_snapshots(cfg, &store, adopt).await {
+                tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
             }
-            Err(e) => {
-                // A failed run is retried at the next interval; the state is consistent.
-                let _ = crate::cli::fail(&e, 1);
+            match pipeline::sync(cfg, &store, &dd, &opts).await {
+                Ok(summary) => crate::cli::print_summary(&summary),
+                Err(pipeline::Error::Interrupted) => return 0,
+                Err(e @ (pipeline::Error::Credentials { .. } | pipeline::Error::Config(_))) => {
+                    return crate::cli::fail(&e, 2);
+                }
+                Err(e) => {
+                    // A failed run is retried at the next interval; the state is consistent.
+                    let _ = crate::cli::fail(&e, 1);
+                }
             }
         }
-        let wait = cfg
-            .ingestion
-            .sync_interval
-            .saturating_sub(started.elapsed());
+        if cfg.snowflake.is_some() && tokio::time::Instant::now() >= next_load {
+            next_load = tokio::time::Instant::now() + cfg.ingestion.merge_interval;
+            match pipeline::load::load(cfg, &store, &dd, adopt).await {
+                Ok(pipeline::load::LoadOutcome::Failed { errors, .. }) => {
+                    for e in errors {
+                        eprintln!("load failed: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = crate::cli::fail(&e, 1);
+                }
+            }
+        }
+        let wake = if cfg.snowflake.is_some() {
+            next_sync.min(next_load)
+        } else {
+            next_sync
+        };
         tokio::select! {
             _ = shutdown.requested() => return 0,
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
     }
 }
@@ -152,6 +169,7 @@ pub async fn demo(cfg: &Config, boards: usize, issues_per_board: usize, seed: u6
     let opts = SyncOptions {
         shutdown,
         backoff_base: Some(Duration::from_millis(200)),
+        adopt_destination: false,
     };
     let started = Instant::now();
     let result = sync_and_load(&demo_cfg, &opts).await;

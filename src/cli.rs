@@ -129,7 +129,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Status { json } => status(&cfg, json),
         Command::Snapshots { what } => snapshots(&cfg, what.unwrap_or(SnapshotsCommand::List)),
         Command::Reset => with_runtime(|| async { reset(&cfg) }),
-        Command::Sync => with_runtime(|| async { sync(&cfg).await }),
+        Command::Sync => with_runtime(|| async { sync(&cfg, cli.adopt_destination).await }),
         Command::Run => {
             with_runtime(|| async { crate::app::run_forever(&cfg, cli.adopt_destination).await })
         }
@@ -170,11 +170,12 @@ pub fn fail(e: &dyn std::error::Error, code: u8) -> u8 {
     code
 }
 
-async fn sync(cfg: &Config) -> u8 {
+async fn sync(cfg: &Config, adopt_destination: bool) -> u8 {
     let (tx, shutdown) = pipeline::Shutdown::new();
     crate::app::forward_signals(tx);
     let opts = SyncOptions {
         shutdown,
+        adopt_destination,
         ..SyncOptions::default()
     };
     match crate::app::sync_and_load(cfg, &opts).await {

@@ -15,6 +15,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod destination;
+pub mod failpoint;
 pub mod materialize;
 pub mod pipeline;
 pub mod row;

@@ -8,6 +8,7 @@
 pub mod datadir;
 mod fetch;
 pub mod journal;
+pub mod load;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,6 +165,8 @@ pub struct SyncOptions {
     pub shutdown: Shutdown,
     /// Backoff base for Jira retries (tests use milliseconds).
     pub backoff_base: Option<Duration>,
+    /// Take over a Snowflake schema that names another installation or site.
+    pub adopt_destination: bool,
 }
 
 impl Default for SyncOptions {
@@ -171,6 +174,7 @@ impl Default for SyncOptions {
         SyncOptions {
             shutdown: Shutdown::never(),
             backoff_base: None,
+            adopt_destination: false,
         }
     }
 }
@@ -179,23 +183,7 @@ fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-/// Test-only failure points (`JIRA_AGILE_SYNC_FAILPOINT=<name>[:<n>]`): the process exits
-/// abruptly (as a kill would) when it reaches the named point for the n-th time.
-pub fn failpoint(name: &str) {
-    static SPEC: std::sync::OnceLock<Option<(String, usize)>> = std::sync::OnceLock::new();
-    static HITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let spec = SPEC.get_or_init(|| {
-        let v = std::env::var("JIRA_AGILE_SYNC_FAILPOINT").ok()?;
-        let (n, c) = v.split_once(':').unwrap_or((v.as_str(), "1"));
-        Some((n.to_string(), c.parse().unwrap_or(1)))
-    });
-    if let Some((n, count)) = spec {
-        if n == name && HITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 >= *count {
-            eprintln!("failpoint {name} reached: exiting");
-            std::process::exit(99);
-        }
-    }
-}
+pub use crate::failpoint::failpoint;
 
 /// Open the data directory for writing: create it, take the lock, open the store, and clean up
 /// files a crash left behind.
@@ -214,6 +202,36 @@ pub fn enabled_tables(cfg: &Config) -> Vec<Table> {
         .into_iter()
         .filter(|t| cfg.ingestion.is_enabled(*t))
         .collect()
+}
+
+/// `sync`: one run into the local tables, then the Snowflake load when configured. A failed
+/// load leaves the files in the outbox and makes the run partial (exit 1).
+pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummary> {
+    let (dd, _lock, store) = open_writer(cfg)?;
+    let mut load_errors = Vec::new();
+    if cfg.snowflake.is_some() {
+        if let Err(e) = load::prepare_snapshots(cfg, &store, opts.adopt_destination).await {
+            tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
+        }
+    }
+    let mut summary = sync(cfg, &store, &dd, opts).await?;
+    if cfg.snowflake.is_some() {
+        match load::load(cfg, &store, &dd, opts.adopt_destination).await? {
+            load::LoadOutcome::Failed { errors, .. } => load_errors = errors,
+            load::LoadOutcome::Empty | load::LoadOutcome::Delivered { .. } => {}
+        }
+    }
+    if !load_errors.is_empty() {
+        summary.report.load_errors = load_errors;
+        summary.report.status = Some(RunStatus::Partial);
+        summary.report.write(&dd)?;
+        let mut status = Status::read(&dd)?;
+        if let Some(lr) = status.last_run.as_mut() {
+            lr.status = Some(RunStatus::Partial);
+        }
+        status.write(&dd)?;
+    }
+    Ok(summary)
 }
 
 /// One run against Jira into the local tables (the load step is separate).

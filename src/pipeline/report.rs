@@ -83,6 +83,9 @@ pub struct RunReport {
     pub failed_tables: Vec<String>,
     /// The error that stopped the run, if any.
     pub error: Option<String>,
+    /// Snowflake load failures (files stay in the outbox).
+    #[serde(default)]
+    pub load_errors: Vec<String>,
 }
 
 /// `status.json`'s `last_run`.

@@ -6,3 +6,4 @@ mod util;
 mod cli;
 mod end_to_end;
 mod parquet_tools;
+mod snowflake;

@@ -12,11 +12,11 @@
 mod auth;
 pub mod client;
 mod error;
+pub mod load;
 pub mod put;
 pub mod result;
 pub mod sql;
-#[cfg(test)]
-pub(crate) mod testkit;
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 

@@ -9,14 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running fakesnow server, killed (by its PID) when dropped.
-pub(crate) struct FakeSnow {
+pub struct FakeSnow {
     child: Child,
     port: u16,
 }
 
 impl FakeSnow {
     /// Start fakesnow, or `None` (after saying so) when it is not installed outside CI.
-    pub(crate) fn start() -> Option<FakeSnow> {
+    pub fn start() -> Option<FakeSnow> {
         let exe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/fakesnow");
         if !exe.exists() {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -45,7 +45,7 @@ impl FakeSnow {
     }
 
     /// `http://127.0.0.1:<port>/`.
-    pub(crate) fn base_url(&self) -> url::Url {
+    pub fn base_url(&self) -> url::Url {
         url::Url::parse(&format!("http://127.0.0.1:{}/", self.port)).expect("a valid URL")
     }
 
