@@ -50,7 +50,7 @@ fn changes(board: i64, rev: i64) -> BoardChanges {
         .collect();
     BoardChanges {
         board_id: board,
-        board_row: board_row(board),
+        board_row: Some(board_row(board)),
         config: None,
         listings: vec![CompleteListing {
             tables: vec![Table::BoardIssue],

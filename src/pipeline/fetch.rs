@@ -81,7 +81,7 @@ pub(super) async fn fetch_board(
             return Ok(BoardFetch {
                 changes: BoardChanges {
                     board_id,
-                    board_row: Row::new(Vec::new()),
+                    board_row: None,
                     config: None,
                     listings: Vec::new(),
                     changed_at,
@@ -177,7 +177,7 @@ pub(super) async fn fetch_board(
     Ok(BoardFetch {
         changes: BoardChanges {
             board_id,
-            board_row,
+            board_row: Some(board_row),
             config: config_record,
             listings,
             changed_at,

@@ -9,6 +9,7 @@ pub mod datadir;
 mod fetch;
 pub mod journal;
 pub mod load;
+pub mod oversized;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,7 +23,7 @@ use tracing::Instrument;
 pub use datadir::DataDir;
 pub use report::{FailedBoard, RunReport, RunStatus, Status};
 
-use crate::config::{Config, JiraConfig};
+use crate::config::{Config, JiraConfig, OversizedValueStrategy};
 use crate::schema::Table;
 use crate::source::{self, JiraClient, Listing};
 use crate::state::{self, CommitCounts, RunCheckpoint, Store};
@@ -418,6 +419,18 @@ async fn fetch_and_commit(
         boards.iter().filter(|(id, _)| !done.contains(id)).collect();
     let mut counts = CommitCounts::default();
     let mut changed_tables: BTreeSet<Table> = BTreeSet::new();
+    let strategy = cfg
+        .snowflake
+        .as_ref()
+        .map_or(OversizedValueStrategy::FailTable, |s| {
+            s.oversized_value_strategy
+        });
+    let mut failed: BTreeSet<Table> = BTreeSet::new();
+    for t in Table::ALL {
+        if store.flag(&oversized::failed_flag(t))? {
+            failed.insert(t);
+        }
+    }
     let mut fetches = futures::stream::iter(todo.into_iter().map(|(id, raw)| {
         let span = tracing::debug_span!("board", board_id = *id);
         fetch::fetch_board(client, store, *id, raw, enabled, cp.started_at).instrument(span)
@@ -431,7 +444,26 @@ async fn fetch_and_commit(
             n = fetches.next() => n,
         };
         let Some(fetched) = next else { break };
-        let fetched = fetched?;
+        let mut fetched = fetched?;
+        let failed_before = failed.len();
+        oversized::screen(
+            &mut fetched.changes,
+            strategy,
+            &mut failed,
+            &mut report.oversized_nulled,
+        );
+        if failed.len() > failed_before {
+            for t in &failed {
+                if !store.flag(&oversized::failed_flag(*t))? {
+                    tracing::error!(
+                        table = t.name(),
+                        board_id = fetched.changes.board_id,
+                        "a value over 16 MiB: table marked failed until `reset`"
+                    );
+                    store.set_flag(&oversized::failed_flag(*t), true)?;
+                }
+            }
+        }
         report.pages_cached += fetched.pages_cached;
         report.pages_parsed += fetched.pages_parsed;
         if let Some(w) = fetched.config_warning {
@@ -439,7 +471,7 @@ async fn fetch_and_commit(
             report.config_warnings.push(w);
         }
         let board_id = fetched.changes.board_id;
-        if fetched.changes.board_row.values.is_empty() {
+        if fetched.changes.board_row.is_none() {
             report.failed_boards.extend(fetched.failures);
             continue;
         }
@@ -460,16 +492,19 @@ async fn fetch_and_commit(
     // 3. The board listing was complete: boards it no longer shows go, with their rows; then
     //    sprints without any link.
     let listed: BTreeSet<i64> = boards.iter().map(|(id, _)| *id).collect();
-    let vanished: Vec<i64> = store.board_ids()?.difference(&listed).copied().collect();
+    let mut vanished: Vec<i64> = store.board_ids()?.difference(&listed).copied().collect();
+    if failed.contains(&Table::Board) {
+        vanished.clear(); // a failed table stops updating, deletes included
+    }
     let children: Vec<Table> = enabled
         .iter()
         .copied()
-        .filter(|t| t.is_board_child())
+        .filter(|t| t.is_board_child() && !failed.contains(t))
         .collect();
     let c = store.delete_boards(&vanished, &children, cp.started_at)?;
     note_changes(&c, &mut changed_tables);
     counts.add(&c);
-    if enabled.contains(&Table::Sprint) {
+    if enabled.contains(&Table::Sprint) && !failed.contains(&Table::Sprint) {
         let c = store.delete_orphan_sprints(cp.started_at)?;
         note_changes(&c, &mut changed_tables);
         counts.add(&c);
@@ -479,10 +514,20 @@ async fn fetch_and_commit(
 
     // 4. Journal files, then the current tables.
     let complete = report.failed_boards.is_empty();
+    let healthy: Vec<Table> = enabled
+        .iter()
+        .copied()
+        .filter(|t| !failed.contains(t))
+        .collect();
+    report.failed_tables = enabled
+        .iter()
+        .filter(|t| failed.contains(t))
+        .map(|t| t.name().to_string())
+        .collect();
     let files = journal::write_journals(
         store,
         dd,
-        enabled,
+        &healthy,
         &cp.run_id,
         complete,
         cfg.snowflake.is_some(),
@@ -497,11 +542,12 @@ async fn fetch_and_commit(
         }
     }
     failpoint("before_tables");
-    for t in enabled {
+    for t in &healthy {
         if !dd.table_file(*t).exists() {
             changed_tables.insert(*t);
         }
     }
+    changed_tables.retain(|t| !failed.contains(t));
     journal::rewrite_tables(store, dd, &changed_tables)?;
     report.tables_rewritten = changed_tables
         .iter()

@@ -47,8 +47,9 @@ pub struct CompleteListing {
 pub struct BoardChanges {
     /// The board.
     pub board_id: i64,
-    /// Its BOARD row (with the configuration columns filled from the last known values).
-    pub board_row: Row,
+    /// Its BOARD row (with the configuration columns filled from the last known values);
+    /// `None` leaves the stored BOARD row as it is (the BOARD table is marked failed).
+    pub board_row: Option<Row>,
     /// New configuration record to remember, when it was read.
     pub config: Option<Vec<u8>>,
     /// Complete listings (failed ones are absent: their rows stay).
@@ -154,20 +155,22 @@ impl Store {
         let at = changes.changed_at;
 
         // The BOARD row itself.
-        let board_key = changes.board_row.key(Table::Board);
-        let hash = changes.board_row.content_hash();
-        counts.get(Table::Board).read += 1;
-        let old = self.get_row(Table::Board, &board_key)?;
-        if old.as_ref().map(|o| o.hash) != Some(hash) {
-            counts.get(Table::Board).changed += 1;
-            self.stage_upsert(
-                &mut w,
-                Table::Board,
-                board_key.encode(),
-                changes.board_row,
-                hash,
-                at,
-            );
+        if let Some(board_row) = changes.board_row {
+            let board_key = board_row.key(Table::Board);
+            let hash = board_row.content_hash();
+            counts.get(Table::Board).read += 1;
+            let old = self.get_row(Table::Board, &board_key)?;
+            if old.as_ref().map(|o| o.hash) != Some(hash) {
+                counts.get(Table::Board).changed += 1;
+                self.stage_upsert(
+                    &mut w,
+                    Table::Board,
+                    board_key.encode(),
+                    board_row,
+                    hash,
+                    at,
+                );
+            }
         }
 
         for listing in changes.listings {

@@ -5,5 +5,6 @@ mod util;
 
 mod cli;
 mod end_to_end;
+mod oversized;
 mod parquet_tools;
 mod snowflake;
