@@ -5,4 +5,6 @@ mod util;
 
 mod cli;
 mod end_to_end;
+mod hand_written;
 mod parquet_tools;
+mod quirks;
