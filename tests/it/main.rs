@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod end_to_end;
+mod fixtures;
 mod hand_written;
 mod parquet_tools;
 mod quirks;
