@@ -9,3 +9,4 @@ mod fixtures;
 mod hand_written;
 mod parquet_tools;
 mod quirks;
+mod secrets;
