@@ -4,7 +4,9 @@
 //! - advance `startAt` by the response's `maxResults`, or by the items received when it is absent;
 //! - stop when `isLast` is true; an empty page with `isLast: false` is not the end, because Jira
 //!   removes items the token may not see after cutting the page;
-//! - where `isLast` is absent (board issues), stop on an empty page or when `startAt >= total`;
+//! - where `isLast` is absent (board issues), stop when `startAt >= total`, or on an empty page
+//!   when there is no `total`: with a `total`, an empty page before it is items hidden from the
+//!   token after the page cut, not the end (the simulator serves such pages);
 //! - a `total` that changes during a listing makes it incomplete.
 //!
 //! Guards against a server that never ends a listing: a page-count cap and a cap on consecutive
@@ -137,7 +139,11 @@ impl Pager for OffsetPager {
         let done = match meta.is_last {
             Some(true) => true,
             Some(false) => false,
-            None => items == 0 || meta.total.is_some_and(|t| next >= t),
+            // An empty page short of `total` is hidden items removed after the cut.
+            None => match meta.total {
+                Some(t) => next >= t,
+                None => items == 0,
+            },
         };
         if done {
             return Step::Done;
@@ -227,6 +233,20 @@ mod tests {
         let mut q = OffsetPager::new("issues", 100);
         let empty = page(serde_json::json!({"startAt": 0, "maxResults": 100, "issues": []}));
         assert_eq!(q.advance(&empty), Step::Done);
+    }
+
+    #[test]
+    fn empty_issue_page_short_of_total_is_not_the_end() {
+        let mut p = OffsetPager::new("issues", 100);
+        let hidden = page(serde_json::json!({
+            "startAt": 100, "maxResults": 100, "total": 250, "issues": []
+        }));
+        assert_eq!(p.advance(&hidden), Step::Next);
+        assert_eq!(p.start_at(), 200);
+        let last = page(serde_json::json!({
+            "startAt": 200, "maxResults": 100, "total": 250, "issues": [1]
+        }));
+        assert_eq!(p.advance(&last), Step::Done);
     }
 
     #[test]

@@ -5,6 +5,10 @@ mod util;
 
 mod cli;
 mod end_to_end;
+mod fixtures;
+mod hand_written;
 mod oversized;
 mod parquet_tools;
+mod quirks;
+mod secrets;
 mod snowflake;
