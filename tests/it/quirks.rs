@@ -298,6 +298,7 @@ async fn boards_without_sprints_answer_400_and_the_product_asks_in_english() {
         retry_after: None,
         body: r#"{"errorMessages":["Das Board unterstützt keine Sprints"],"errors":{}}"#.into(),
         content_type: "application/json".into(),
+        headers: Vec::new(),
     };
     sim.faults()
         .inject(&format!("/board/{kanban}/sprint"), translated, 1);
@@ -679,6 +680,7 @@ async fn scoped_token_base_url_with_cloud_id_path_works() {
         util::auth(),
         SimOptions {
             base_path: base.into(),
+            ..SimOptions::default()
         },
     )
     .await
