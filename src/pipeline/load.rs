@@ -41,8 +41,16 @@ impl LoadOutcome {
     }
 }
 
+/// Local memory that this destination holds a snapshot of `table` at this schema version (a new
+/// version asks the destination again, so columns it lacks get added and filled).
 fn dest_flag(sf: &SnowflakeConfig, table: Table) -> String {
-    format!("delivered/{}/{}/{}", sf.database, sf.schema, table.name())
+    format!(
+        "delivered/v{}/{}/{}/{}",
+        crate::schema::schema_version(),
+        sf.database,
+        sf.schema,
+        table.name()
+    )
 }
 
 fn identity(cfg: &Config, store: &Store) -> Result<Identity, Error> {
@@ -85,7 +93,7 @@ pub async fn prepare_snapshots(cfg: &Config, store: &Store, adopt: bool) -> Resu
         let has_snapshot = outbox
             .iter()
             .any(|f| f.in_outbox && f.snapshot && f.table == t.name());
-        if !state.merged.contains_key(&t) && !has_snapshot {
+        if state.outdated.contains(&t) || (!state.merged.contains_key(&t) && !has_snapshot) {
             store
                 .set_flag(&snapshot_flag(t), true)
                 .map_err(|e| e.to_string())?;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::sql::{journal_table_name, quote_ident, Target, STATE_TABLE};
 use super::{Error as ClientError, SnowflakeClient};
-use crate::schema::Table;
+use crate::schema::{schema_version, Table};
 
 /// Errors of a load.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +103,9 @@ pub struct DestinationState {
     pub merged: BTreeMap<Table, i64>,
     /// Tables marked failed.
     pub failed: BTreeSet<Table>,
+    /// Tables whose destination was behind the schema version (columns were added): every row
+    /// must be re-sent so the new columns fill.
+    pub outdated: BTreeSet<Table>,
 }
 
 /// What happened to one table in a load.
@@ -205,6 +208,7 @@ impl<'a> Loader<'a> {
         }
         self.run("create", super::sql::STAGE, &self.target.create_stage())
             .await?;
+        let added = self.add_missing_columns().await?;
 
         // Who loads this schema.
         let state = self
@@ -212,7 +216,7 @@ impl<'a> Loader<'a> {
                 "read state",
                 STATE_TABLE,
                 &format!(
-                    "SELECT \"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SITE_URL\", \"INSTALLATION_ID\" FROM {}",
+                    "SELECT \"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SITE_URL\", \"INSTALLATION_ID\", \"SCHEMA_VERSION\" FROM {}",
                     self.target.qualify(STATE_TABLE)
                 ),
             )
@@ -231,8 +235,13 @@ impl<'a> Loader<'a> {
                 if cell(2).is_some_and(|f| f.eq_ignore_ascii_case("true") || f == "1") {
                     out.failed.insert(t);
                 }
+                let version = cell(5).and_then(|v| parse_number(&v)).unwrap_or(0);
+                if version < i64::from(schema_version()) {
+                    out.outdated.insert(t);
+                }
             }
         }
+        out.outdated.extend(added);
         match owner {
             Some((site, inst)) if site == me.site_url && inst == me.installation_id => {}
             Some((site, inst)) if !adopt => {
@@ -262,6 +271,59 @@ impl<'a> Loader<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Add the columns a newer schema version brought to the destination and journal tables.
+    async fn add_missing_columns(&self) -> Result<BTreeSet<Table>> {
+        let sql = format!(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM {}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = '{}'",
+            quote_ident(&self.target.database),
+            escape_literal(&self.target.schema)
+        );
+        let r = self
+            .run("list columns", "INFORMATION_SCHEMA.COLUMNS", &sql)
+            .await?;
+        let have: BTreeSet<(String, String)> = r
+            .rows
+            .iter()
+            .filter_map(|row| {
+                match (
+                    row.first().cloned().flatten(),
+                    row.get(1).cloned().flatten(),
+                ) {
+                    (Some(t), Some(c)) => Some((t.to_ascii_uppercase(), c.to_ascii_uppercase())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let mut added = BTreeSet::new();
+        for t in Table::ALL {
+            let journal = journal_table_name(t);
+            for c in &t.def().columns {
+                for (name, ty) in [
+                    (t.name().to_string(), c.ty.snowflake_name()),
+                    (
+                        journal.clone(),
+                        match c.ty {
+                            crate::schema::ColumnType::Variant => "VARCHAR",
+                            other => other.snowflake_name(),
+                        },
+                    ),
+                ] {
+                    if !have.contains(&(name.to_ascii_uppercase(), c.name.to_ascii_uppercase())) {
+                        tracing::info!(table = %name, column = %c.name, "adding a column of a newer schema version");
+                        self.run(
+                            "add column",
+                            &name,
+                            &self.target.add_column(&name, &c.name, ty),
+                        )
+                        .await?;
+                        added.insert(t);
+                    }
+                }
+            }
+        }
+        Ok(added)
     }
 
     async fn write_owner(&self, me: &Identity) -> Result<()> {
@@ -420,8 +482,9 @@ impl<'a> Loader<'a> {
             "record state",
             name,
             &format!(
-                "INSERT INTO {state} (\"NAME\", \"MERGED_SEQ\", \"FAILED\", \"UPDATED_AT\") \
-                 VALUES ('{name}', {seq}, FALSE, CURRENT_TIMESTAMP())"
+                "INSERT INTO {state} (\"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SCHEMA_VERSION\", \"UPDATED_AT\") \
+                 VALUES ('{name}', {seq}, FALSE, {}, CURRENT_TIMESTAMP())",
+                schema_version()
             ),
         )
         .await?;

@@ -134,12 +134,22 @@ impl Target {
             column_ddl("FAILED", "BOOLEAN", false),
             column_ddl("SITE_URL", "VARCHAR", false),
             column_ddl("INSTALLATION_ID", "VARCHAR", false),
+            column_ddl("SCHEMA_VERSION", "NUMBER", false),
             column_ddl("UPDATED_AT", "TIMESTAMP_TZ", false),
         ];
         format!(
             "CREATE TABLE IF NOT EXISTS {} ({})",
             self.qualify(STATE_TABLE),
             cols.join(", ")
+        )
+    }
+
+    /// `ALTER TABLE ... ADD COLUMN` for a column a newer schema version brought.
+    pub fn add_column(&self, table_name: &str, column: &str, ty: &str) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN {} {ty}",
+            self.qualify(table_name),
+            quote_ident(column)
         )
     }
 
