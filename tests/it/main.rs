@@ -3,6 +3,7 @@
 
 mod util;
 
+mod change_tracking;
 mod cli;
 mod end_to_end;
 mod parquet_tools;
