@@ -7,3 +7,4 @@ mod change_tracking;
 mod cli;
 mod end_to_end;
 mod parquet_tools;
+mod resume;
