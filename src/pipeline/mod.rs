@@ -404,8 +404,10 @@ async fn fetch_and_commit(
             report.failed_boards.extend(kept);
         }
     }
-    let todo: Vec<&(i64, serde_json::Value)> =
-        boards.iter().filter(|(id, _)| !done.contains_key(id)).collect();
+    let todo: Vec<&(i64, serde_json::Value)> = boards
+        .iter()
+        .filter(|(id, _)| !done.contains_key(id))
+        .collect();
     let mut counts = CommitCounts::default();
     let mut changed_tables: BTreeSet<Table> = BTreeSet::new();
     let mut fetches = futures::stream::iter(todo.into_iter().map(|(id, raw)| {

@@ -89,7 +89,8 @@ fn cached(store: &Store, board: i64, issues: &BTreeMap<i64, i64>) -> Option<Boar
 fn commit_model(store: &Store, model: &Model, stored: &Model) -> CommitCounts {
     let mut counts = CommitCounts::default();
     let empty = BTreeMap::new();
-    let boards: std::collections::BTreeSet<i64> = model.keys().chain(stored.keys()).copied().collect();
+    let boards: std::collections::BTreeSet<i64> =
+        model.keys().chain(stored.keys()).copied().collect();
     for board in &boards {
         let issues = model.get(board).unwrap_or(&empty);
         let changes = cached(store, *board, issues).unwrap_or_else(|| parsed(*board, issues));
@@ -316,7 +317,9 @@ fn checkpoint_note_is_kept_with_the_done_mark() {
     let mut changes = parsed(7, &BTreeMap::new());
     changes.checkpoint_note = b"failed".to_vec();
     store.commit_board(changes).expect("commit");
-    store.commit_board(parsed(8, &BTreeMap::new())).expect("commit");
+    store
+        .commit_board(parsed(8, &BTreeMap::new()))
+        .expect("commit");
     let notes = store.done_board_notes().expect("notes");
     assert_eq!(notes.get(&7).map(Vec::as_slice), Some(&b"failed"[..]));
     assert_eq!(notes.get(&8).map(Vec::as_slice), Some(&b""[..]));

@@ -141,11 +141,19 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
     // A sprint shared by two boards, so that one board can stop listing it.
     let mut site = Site::generate(&spec());
     let scrum = scrum_boards(&site);
-    assert!(scrum.len() >= 6, "the site has enough scrum boards: {scrum:?}");
+    assert!(
+        scrum.len() >= 6,
+        "the site has enough scrum boards: {scrum:?}"
+    );
     let (a, b) = (scrum[0], scrum[1]);
     let shared = site
         .board(a)
-        .and_then(|x| x.sprints.iter().copied().find(|s| site.board(b).is_some_and(|y| !y.sprints.contains(s))))
+        .and_then(|x| {
+            x.sprints
+                .iter()
+                .copied()
+                .find(|s| site.board(b).is_some_and(|y| !y.sprints.contains(s)))
+        })
         .expect("a sprint of A that B does not list");
     site.link_sprint(b, shared);
     let sim = util::start(site).await;
@@ -203,8 +211,14 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
     )
     .await;
     let issue_ops = ops(&got, Table::BoardIssue);
-    assert!(issue_ops.contains(&(vec![from, moved], "D".into())), "{issue_ops:?}");
-    assert!(issue_ops.contains(&(vec![to, moved], "U".into())), "{issue_ops:?}");
+    assert!(
+        issue_ops.contains(&(vec![from, moved], "D".into())),
+        "{issue_ops:?}"
+    );
+    assert!(
+        issue_ops.contains(&(vec![to, moved], "U".into())),
+        "{issue_ops:?}"
+    );
 
     // Delete an issue: deleted from every board that listed it.
     let gone = site
@@ -227,12 +241,18 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
         .boards()
         .filter(|b| !b.hidden && b.supports_sprints)
         .flat_map(|b| b.sprints.iter().copied())
-        .find(|s| site.sprint(*s).is_some_and(|x| x.state == SprintState::Active))
+        .find(|s| {
+            site.sprint(*s)
+                .is_some_and(|x| x.state == SprintState::Active)
+        })
         .or_else(|| {
             site.boards()
                 .filter(|b| !b.hidden && b.supports_sprints)
                 .flat_map(|b| b.sprints.iter().copied())
-                .find(|s| site.sprint(*s).is_some_and(|x| x.state != SprintState::Closed))
+                .find(|s| {
+                    site.sprint(*s)
+                        .is_some_and(|x| x.state != SprintState::Closed)
+                })
         })
         .expect("an open sprint");
     let got = sync_after_edit(
@@ -243,7 +263,10 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
         Compare::FreshSync,
     )
     .await;
-    assert_eq!(ops(&got, Table::Sprint), vec![(vec![open_sprint], "U".into())]);
+    assert_eq!(
+        ops(&got, Table::Sprint),
+        vec![(vec![open_sprint], "U".into())]
+    );
 
     // A shared sprint loses one of its boards: only that link goes; the sprint stays.
     let got = sync_after_edit(
@@ -267,7 +290,12 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
     let site = sim.site();
     let blind = site
         .boards()
-        .find(|x| !x.hidden && x.config_status.is_none() && x.config.estimation.is_some() && x.id != deleted)
+        .find(|x| {
+            !x.hidden
+                && x.config_status.is_none()
+                && x.config.estimation.is_some()
+                && x.id != deleted
+        })
         .map(|x| x.id)
         .expect("a board with a readable configuration and an estimation field");
     let got = sync_after_edit(
@@ -283,7 +311,10 @@ async fn each_kind_of_edit_journals_exactly_its_changes() {
         .into_iter()
         .find(|r| r["ID"] == blind)
         .expect("board row");
-    assert!(!board["ESTIMATION_TYPE"].is_null(), "last known configuration kept: {board:?}");
+    assert!(
+        !board["ESTIMATION_TYPE"].is_null(),
+        "last known configuration kept: {board:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -308,8 +339,10 @@ async fn failed_listing_keeps_rows_journals_no_delete_and_next_run_catches_up() 
             b.sprints.clear();
         }
     });
-    sim.faults().status(&format!("/board/{victim}/issue"), 500, 10_000);
-    sim.faults().status(&format!("/board/{victim}/sprint"), 503, 10_000);
+    sim.faults()
+        .status(&format!("/board/{victim}/issue"), 500, 10_000);
+    sim.faults()
+        .status(&format!("/board/{victim}/sprint"), 503, 10_000);
     let old_files = util::all_journal_files(dir.path());
     let summary = util::sync(&cfg).await.expect("sync finishes");
     assert_eq!(summary.exit_code(), 1);

@@ -31,7 +31,11 @@ fn visible_boards(sim: &Simulator) -> Vec<i64> {
 /// Boards the data directory's checkpoint marks as committed in the current run.
 fn committed_boards(data: &Path) -> Vec<i64> {
     let store = Store::open(&data.join("state")).expect("open store");
-    store.done_boards().expect("done boards").into_iter().collect()
+    store
+        .done_boards()
+        .expect("done boards")
+        .into_iter()
+        .collect()
 }
 
 /// Rename a few boards and move nothing else: every run after it has something to journal.
@@ -56,7 +60,10 @@ async fn interrupted_sync_skips_committed_boards_and_equals_uninterrupted_run() 
         if round > 0 {
             rename_boards(&sim, "renamed");
             sim.edit(|s| {
-                let b = s.boards().find(|b| !b.hidden && !b.issues.is_empty()).cloned();
+                let b = s
+                    .boards()
+                    .find(|b| !b.hidden && !b.issues.is_empty())
+                    .cloned();
                 if let Some(b) = b {
                     s.delete_issue(b.issues[0]);
                 }
@@ -77,7 +84,10 @@ async fn interrupted_sync_skips_committed_boards_and_equals_uninterrupted_run() 
         for id in visible_boards(&sim) {
             let requests = sim.request_count(&format!("/board/{id}/"));
             if done.contains(&id) {
-                assert_eq!(requests, 0, "board {id} was committed before the interruption");
+                assert_eq!(
+                    requests, 0,
+                    "board {id} was committed before the interruption"
+                );
             } else {
                 assert!(requests > 0, "board {id} is fetched");
             }
@@ -110,13 +120,19 @@ async fn crash_before_journal_or_tables_rerun_writes_the_files() {
             .map(|r| r["NAME"].clone())
     };
 
-    for (point, name) in [("before_journal", "first rename"), ("before_tables", "second rename")] {
+    for (point, name) in [
+        ("before_journal", "first rename"),
+        ("before_tables", "second rename"),
+    ] {
         sim.edit(|s| s.rename_board(board, name));
         let files_before = util::journal_files(&data, Table::Board);
-        let (code, _, err) =
-            run_bin(util::command(&conf, &data, Some(point)), &["sync"]).await;
+        let (code, _, err) = run_bin(util::command(&conf, &data, Some(point)), &["sync"]).await;
         assert_eq!(code, 99, "{point}: {err}");
-        assert_ne!(name_of(&data), Some(name.into()), "{point}: table not yet rewritten");
+        assert_ne!(
+            name_of(&data),
+            Some(name.into()),
+            "{point}: table not yet rewritten"
+        );
         let files_crashed = util::journal_files(&data, Table::Board);
         match point {
             "before_journal" => assert_eq!(files_crashed, files_before),
@@ -125,9 +141,17 @@ async fn crash_before_journal_or_tables_rerun_writes_the_files() {
 
         let (code, _, err) = run_bin(util::command(&conf, &data, None), &["sync"]).await;
         assert_eq!(code, 0, "{point}: {err}");
-        assert_eq!(name_of(&data), Some(name.into()), "{point}: rerun rewrites the table");
+        assert_eq!(
+            name_of(&data),
+            Some(name.into()),
+            "{point}: rerun rewrites the table"
+        );
         let new_rows = util::journal_rows_except(&data, Table::Board, &files_before);
-        assert_eq!(new_rows.len(), 1, "{point}: the rename journaled once: {new_rows:?}");
+        assert_eq!(
+            new_rows.len(),
+            1,
+            "{point}: the rename journaled once: {new_rows:?}"
+        );
         assert_eq!(new_rows[0]["NAME"], name);
         assert_eq!(new_rows[0]["_OP"], "U");
         assert_tables_match(&data, &sim.expected_rows(), &Table::ALL);
@@ -233,7 +257,10 @@ async fn status_works_while_a_sync_holds_the_lock_and_a_second_writer_exits_2() 
     for k in ["at", "status"] {
         assert!(v["last_load"].get(k).is_some(), "last_load.{k}: {out}");
     }
-    assert!(v["tables"].is_object() && v["failed_boards"].is_array(), "{out}");
+    assert!(
+        v["tables"].is_object() && v["failed_boards"].is_array(),
+        "{out}"
+    );
     let (code, out, err) = run_bin(util::command(&conf, &data, None), &["status"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("running"), "{out}");
@@ -293,7 +320,10 @@ async fn checkpoint_older_than_resume_max_age_starts_a_new_run_keeping_committed
     assert_eq!(report["resumed"], false);
     assert_eq!(report["boards_skipped_done"], 0);
     for id in &boards {
-        assert!(sim.request_count(&format!("/board/{id}/")) > 0, "board {id}");
+        assert!(
+            sim.request_count(&format!("/board/{id}/")) > 0,
+            "board {id}"
+        );
     }
 
     // The changes the old run committed are still journaled: one upsert per renamed board.
@@ -372,7 +402,10 @@ async fn partial_run_exits_1_and_status_names_the_failed_board() {
         .is_some_and(|e| e.ends_with(&format!("/board/{victim}/issue"))));
     let (code, out, _) = run_bin(util::command(&conf, &data, None), &["status"]).await;
     assert_eq!(code, 0);
-    assert!(out.contains("partial") && out.contains(&format!("failed board {victim}")), "{out}");
+    assert!(
+        out.contains("partial") && out.contains(&format!("failed board {victim}")),
+        "{out}"
+    );
     sim.shutdown().await;
 }
 
@@ -409,7 +442,11 @@ async fn reset_makes_the_next_run_a_full_snapshot_with_higher_seq() {
 
     for (i, t) in Table::ALL.into_iter().enumerate() {
         let rows = util::journal_rows_except(&data, t, &before);
-        assert_eq!(rows.len(), tables_before[i].len(), "{t}: every row journaled");
+        assert_eq!(
+            rows.len(),
+            tables_before[i].len(),
+            "{t}: every row journaled"
+        );
         assert!(rows.iter().all(|r| r["_OP"] == "U"));
         assert!(
             rows.iter().all(|r| r["_SEQ"].as_i64() > Some(seq_before)),
@@ -458,7 +495,11 @@ async fn keep_runs_limits_run_reports_and_loaded_journal_files() {
                 .to_string()
         })
         .collect();
-    assert_eq!(kept, written[2..].to_vec(), "the newest journal files are kept");
+    assert_eq!(
+        kept,
+        written[2..].to_vec(),
+        "the newest journal files are kept"
+    );
     {
         let store = Store::open(&data.join("state")).expect("store");
         let recorded: Vec<_> = store
@@ -468,7 +509,10 @@ async fn keep_runs_limits_run_reports_and_loaded_journal_files() {
             .filter(|f| f.table == "BOARD")
             .collect();
         assert_eq!(recorded.len(), 2);
-        assert!(recorded.iter().all(|f| !f.in_outbox), "no destination: outbox empty");
+        assert!(
+            recorded.iter().all(|f| !f.in_outbox),
+            "no destination: outbox empty"
+        );
     }
 
     // A journal file the store never recorded is removed when a writer starts.

@@ -237,7 +237,11 @@ pub(crate) fn journal_contents(dir: &Path) -> BTreeMap<Table, Vec<String>> {
 /// Assert that two data directories hold the same current tables and journal rows.
 pub(crate) fn assert_same_data(got: &Path, want: &Path) {
     for t in Table::ALL {
-        assert_eq!(read_table(got, t), read_table(want, t), "{t}: tables differ");
+        assert_eq!(
+            read_table(got, t),
+            read_table(want, t),
+            "{t}: tables differ"
+        );
     }
     let (g, w) = (journal_contents(got), journal_contents(want));
     for t in Table::ALL {
