@@ -420,16 +420,13 @@ async fn reset_makes_the_next_run_a_full_snapshot_with_higher_seq() {
         assert_eq!(code, 0, "{err}");
     }
     let before = util::all_journal_files(&data);
-    let max_seq = |files: &[std::path::PathBuf]| {
-        Table::ALL
-            .into_iter()
-            .flat_map(|t| util::journal_rows_except(&data, t, &[]))
-            .filter(|_| !files.is_empty())
-            .map(|r| r["_SEQ"].as_i64().expect("seq"))
-            .max()
-            .unwrap_or(0)
-    };
-    let seq_before = max_seq(&before);
+    // The largest `_SEQ` journaled so far.
+    let seq_before = Table::ALL
+        .into_iter()
+        .flat_map(|t| util::journal_rows_except(&data, t, &[]))
+        .map(|r| r["_SEQ"].as_i64().expect("seq"))
+        .max()
+        .expect("the first run journaled rows");
     let tables_before: Vec<util::Rows> = Table::ALL
         .into_iter()
         .map(|t| read_table(&data, t))
