@@ -57,6 +57,7 @@ fn changes(board: i64, rev: i64) -> BoardChanges {
             pages,
         }],
         changed_at: 1,
+        checkpoint_note: Vec::new(),
     }
 }
 

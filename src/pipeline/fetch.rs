@@ -85,6 +85,7 @@ pub(super) async fn fetch_board(
                     config: None,
                     listings: Vec::new(),
                     changed_at,
+                    checkpoint_note: Vec::new(),
                 },
                 failures,
                 config_warning,
@@ -181,6 +182,8 @@ pub(super) async fn fetch_board(
             config: config_record,
             listings,
             changed_at,
+            // Filled by the pipeline once it knows every failure of the board.
+            checkpoint_note: Vec::new(),
         },
         failures,
         config_warning,

@@ -14,6 +14,12 @@ pub fn snapshot_flag(table: Table) -> String {
     format!("snapshot/{}", table.name())
 }
 
+/// Flag name of a table whose current file must be rewritten: set when a journal file for it is
+/// recorded, cleared once the table file is rewritten, so a crash in between still rewrites it.
+pub fn dirty_flag(table: Table) -> String {
+    format!("dirty/{}", table.name())
+}
+
 /// Write one journal file per table with pending changes (or every row, for a table in snapshot
 /// mode), each recorded in sled with its pending changes cleared in the same transaction.
 ///
@@ -79,11 +85,14 @@ pub fn write_journals(
         };
         file.rows = stats.rows;
         file.bytes = stats.bytes;
-        store.record_journal(&file)?;
+        // The snapshot flag is cleared and the table marked for rewriting in the same
+        // transaction that records the file: a crash cannot journal a snapshot twice, nor leave
+        // a journaled change out of the current table.
+        let mut flags = vec![(dirty_flag(table), true)];
         if snapshot && complete {
-            store.set_flag(&snapshot_flag(table), false)?;
-            store.flush_sync()?;
+            flags.push((snapshot_flag(table), false));
         }
+        store.record_journal(&file, &flags)?;
         tracing::debug!(
             table = table.name(),
             rows = file.rows,
@@ -107,7 +116,9 @@ pub fn rewrite_tables(store: &Store, dd: &DataDir, tables: &BTreeSet<Table>) -> 
             })
         });
         materialize::write_file(&dd.table_file(table), table, false, rows)?;
+        store.set_flag(&dirty_flag(table), false)?;
     }
+    store.flush_sync()?;
     Ok(())
 }
 

@@ -413,10 +413,20 @@ async fn fetch_and_commit(
     report.boards_listed = boards.len() as u64;
 
     // 2. Boards, fetched concurrently and committed one at a time in listing order of arrival.
-    let done = store.done_boards()?;
-    report.boards_skipped_done = boards.iter().filter(|(id, _)| done.contains(id)).count() as u64;
-    let todo: Vec<&(i64, serde_json::Value)> =
-        boards.iter().filter(|(id, _)| !done.contains(id)).collect();
+    //    Boards an interrupted run already committed are skipped, but the listings that failed
+    //    for them still count against this run (they were kept with the checkpoint).
+    let done = store.done_board_notes()?;
+    for (id, _) in &boards {
+        if let Some(note) = done.get(id) {
+            report.boards_skipped_done += 1;
+            let kept: Vec<FailedBoard> = serde_json::from_slice(note).unwrap_or_default();
+            report.failed_boards.extend(kept);
+        }
+    }
+    let todo: Vec<&(i64, serde_json::Value)> = boards
+        .iter()
+        .filter(|(id, _)| !done.contains_key(id))
+        .collect();
     let mut counts = CommitCounts::default();
     let mut changed_tables: BTreeSet<Table> = BTreeSet::new();
     let strategy = cfg
@@ -478,6 +488,11 @@ async fn fetch_and_commit(
         for f in &fetched.failures {
             tracing::error!(board_id = f.board_id, endpoint = %f.endpoint, http_status = ?f.http_status, "board listing failed; its stored rows are kept");
         }
+        fetched.changes.checkpoint_note = if fetched.failures.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&fetched.failures).unwrap_or_default()
+        };
         report.failed_boards.extend(fetched.failures);
         failpoint("before_board_commit");
         let c = store.commit_board(fetched.changes)?;
@@ -543,7 +558,8 @@ async fn fetch_and_commit(
     }
     failpoint("before_tables");
     for t in &healthy {
-        if !dd.table_file(*t).exists() {
+        // A table whose journal was recorded by an interrupted attempt is rewritten too.
+        if !dd.table_file(*t).exists() || store.flag(&journal::dirty_flag(*t))? {
             changed_tables.insert(*t);
         }
     }

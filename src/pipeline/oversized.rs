@@ -120,6 +120,7 @@ mod tests {
                 })],
             }],
             changed_at: 0,
+            checkpoint_note: Vec::new(),
         }
     }
 

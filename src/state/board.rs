@@ -56,6 +56,9 @@ pub struct BoardChanges {
     pub listings: Vec<CompleteListing>,
     /// `_CHANGED_AT` for changes.
     pub changed_at: i64,
+    /// Opaque note stored with the board's checkpoint mark (the pipeline keeps the board's
+    /// failed listings there, so a resumed run still reports them).
+    pub checkpoint_note: Vec<u8>,
 }
 
 /// Counts of one commit, per table: (upserts, deletes, rows seen).
@@ -241,7 +244,7 @@ impl Store {
         if let Some(cfg) = changes.config {
             w.put(idx::BOARD_CONFIG, board_key_bytes.clone(), cfg);
         }
-        w.put(idx::DONE_BOARDS, board_key_bytes, Vec::new());
+        w.put(idx::DONE_BOARDS, board_key_bytes, changes.checkpoint_note);
         self.apply(&w)?;
         Ok(counts)
     }

@@ -365,6 +365,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Boards already committed in the current run, with the note each was committed with
+    /// ([`BoardChanges::checkpoint_note`]).
+    pub fn done_board_notes(&self) -> Result<BTreeMap<i64, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        for item in self.done_boards.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            if let Some(key) = RowKey::decode(&k) {
+                out.insert(key.first(), v.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
     /// End the run: clear the checkpoint.
     pub fn finish_run(&self) -> Result<()> {
         self.done_boards.clear().map_err(|e| self.err(e))?;
@@ -454,9 +467,12 @@ impl Store {
         })
     }
 
-    /// Record a journal file written for `table`, clearing the table's pending changes in the
-    /// same transaction, then flush.
-    pub fn record_journal(&self, file: &JournalFile) -> Result<()> {
+    /// Record a journal file written for `table`, clearing the table's pending changes and
+    /// setting or clearing the meta `flags` in the same transaction, then flush.
+    ///
+    /// The flags travel with the record so that a crash can never leave, for example, a
+    /// snapshot recorded while its snapshot flag is still set (a rerun would journal it again).
+    pub fn record_journal(&self, file: &JournalFile, flags: &[(String, bool)]) -> Result<()> {
         let Some(table) = Table::from_name(&file.table) else {
             return Err(Error::Corrupt {
                 tree: "journal_files".into(),
@@ -470,12 +486,20 @@ impl Store {
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| self.err(e))?;
         let value = encode(file);
-        (&pending, &self.journal_files)
-            .transaction(|(p, j)| {
+        (&pending, &self.journal_files, &self.meta)
+            .transaction(|(p, j, m)| {
                 for k in &pending_keys {
                     p.remove(k)?;
                 }
                 j.insert(key.as_slice(), value.as_slice())?;
+                for (name, on) in flags {
+                    let flag_key = format!("flag/{name}");
+                    if *on {
+                        m.insert(flag_key.as_bytes(), &[1u8])?;
+                    } else {
+                        m.remove(flag_key.as_bytes())?;
+                    }
+                }
                 Ok::<_, ConflictableTransactionError<Error>>(())
             })
             .map_err(|e| self.tx_err(e))?;
@@ -618,3 +642,6 @@ impl Writes {
         self.ops.push((tree, key, None));
     }
 }
+
+#[cfg(test)]
+mod tests;

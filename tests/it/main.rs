@@ -3,6 +3,7 @@
 
 mod util;
 
+mod change_tracking;
 mod cli;
 mod end_to_end;
 mod fixtures;
@@ -10,5 +11,6 @@ mod hand_written;
 mod oversized;
 mod parquet_tools;
 mod quirks;
+mod resume;
 mod secrets;
 mod snowflake;

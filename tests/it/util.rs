@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use arrow_array::cast::AsArray;
@@ -115,6 +116,16 @@ pub(crate) fn read_parquet(path: &Path, table: Table) -> Rows {
                 };
                 row.insert(c.name.clone(), v);
             }
+            // Journal files also carry `_OP` and `_SEQ`.
+            if let Some(op) = b.column_by_name("_OP") {
+                row.insert("_OP".into(), op.as_string::<i32>().value(i).into());
+            }
+            if let Some(seq) = b.column_by_name("_SEQ") {
+                row.insert(
+                    "_SEQ".into(),
+                    seq.as_primitive::<Int64Type>().value(i).into(),
+                );
+            }
             rows.push(row);
         }
     }
@@ -168,4 +179,131 @@ pub(crate) fn venv_python() -> Option<PathBuf> {
         eprintln!("skipped: .venv missing (run scripts/setup-test-env.sh)");
         None
     }
+}
+
+/// Journal files of a table, in `_SEQ` order (their names are their first `_SEQ`).
+pub(crate) fn journal_files(dir: &Path, table: Table) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir.join("journal").join(table.name())) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(i64, PathBuf)> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let seq = p.file_stem()?.to_str()?.parse().ok()?;
+            (p.extension()? == "parquet").then_some((seq, p))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Every journal file of every table.
+pub(crate) fn all_journal_files(dir: &Path) -> Vec<PathBuf> {
+    Table::ALL
+        .into_iter()
+        .flat_map(|t| journal_files(dir, t))
+        .collect()
+}
+
+/// Journal rows (with `_OP` and `_SEQ`) of a table's files not in `skip`.
+pub(crate) fn journal_rows_except(dir: &Path, table: Table, skip: &[PathBuf]) -> Rows {
+    journal_files(dir, table)
+        .into_iter()
+        .filter(|p| !skip.contains(p))
+        .flat_map(|p| read_parquet(&p, table))
+        .collect()
+}
+
+/// Every journal row of every table without `_SEQ` (and `_CHANGED_AT`, never read), sorted:
+/// what two runs must agree on whatever their timing, sequence values and file names.
+pub(crate) fn journal_contents(dir: &Path) -> BTreeMap<Table, Vec<String>> {
+    Table::ALL
+        .into_iter()
+        .map(|t| {
+            let mut rows: Vec<String> = journal_rows_except(dir, t, &[])
+                .into_iter()
+                .map(|mut r| {
+                    r.remove("_SEQ");
+                    serde_json::to_string(&r).expect("json")
+                })
+                .collect();
+            rows.sort();
+            (t, rows)
+        })
+        .collect()
+}
+
+/// Assert that two data directories hold the same current tables and journal rows.
+pub(crate) fn assert_same_data(got: &Path, want: &Path) {
+    for t in Table::ALL {
+        assert_eq!(
+            read_table(got, t),
+            read_table(want, t),
+            "{t}: tables differ"
+        );
+    }
+    let (g, w) = (journal_contents(got), journal_contents(want));
+    for t in Table::ALL {
+        assert_eq!(g[&t].len(), w[&t].len(), "{t}: journal row count differs");
+        assert_eq!(g[&t], w[&t], "{t}: journal rows differ");
+    }
+}
+
+/// A config file for the binary: the simulator's URL and credentials plus `ingestion` lines.
+pub(crate) fn write_config(dir: &Path, base_url: &str, ingestion: &str) -> PathBuf {
+    let path = dir.join("jira-agile-sync.toml");
+    let text = format!(
+        "[jira]\nenvironment_url = \"{base_url}\"\nemail = \"{EMAIL}\"\n\
+         api_token = \"{TOKEN}\"\nrequest_timeout = \"120s\"\n\n[ingestion]\n{ingestion}\n"
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// The binary with a config file and data directory, a clean environment, and an optional
+/// failpoint (`JIRA_AGILE_SYNC_FAILPOINT`).
+pub(crate) fn command(config: &Path, data_dir: &Path, failpoint: Option<&str>) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("-q")
+        .env_remove("JIRA_ENVIRONMENT_URL")
+        .env_remove("JIRA_EMAIL")
+        .env_remove("JIRA_API_TOKEN")
+        .env_remove("JIRA_AGILE_SYNC_DATA_DIR")
+        .env_remove("JIRA_AGILE_SYNC_FAILPOINT");
+    if let Some(fp) = failpoint {
+        cmd.env("JIRA_AGILE_SYNC_FAILPOINT", fp);
+    }
+    cmd
+}
+
+/// Run the binary to its end off the async runtime (the simulator keeps serving meanwhile):
+/// (exit code, stdout, stderr).
+pub(crate) async fn run_bin(mut cmd: Command, args: &[&str]) -> (i32, String, String) {
+    cmd.args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The newest run report as JSON.
+pub(crate) fn last_report(dir: &Path) -> serde_json::Value {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir.join("runs"))
+        .expect("runs/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    let last = names.last().expect("a run report");
+    serde_json::from_slice(&std::fs::read(last).expect("read report")).expect("report json")
 }
