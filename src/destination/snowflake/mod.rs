@@ -16,10 +16,13 @@ pub mod put;
 pub mod result;
 pub mod sql;
 #[cfg(test)]
+mod stage_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 
 pub use client::{ClientOptions, SnowflakeClient};
 pub use error::{Error, Result};
+pub use put::UploadLimits;
 pub use result::{ColumnMeta, QueryResult};
