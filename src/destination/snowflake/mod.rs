@@ -12,6 +12,8 @@
 mod auth;
 pub mod client;
 mod error;
+#[cfg(test)]
+mod key_pair_tests;
 pub mod put;
 pub mod result;
 pub mod sql;
