@@ -364,8 +364,8 @@ fn stage_endpoint(
         return Ok(StageEndpoint::Host(host.to_string()));
     }
     let url = url::Url::parse(raw).map_err(|_| bad_endpoint(location_type))?;
-    if !(server_is_loopback && url_is_loopback(&url)) || !["http", "https"].contains(&url.scheme())
-    {
+    let on_loopback = server_is_loopback && url_is_loopback(&url);
+    if !on_loopback || !matches!(url.scheme(), "http" | "https") {
         return Err(Error::UnsupportedStage {
             location_type: location_type.to_string(),
             detail: "an endPoint URL is accepted only on 127.0.0.1 from a server on 127.0.0.1"
