@@ -106,23 +106,21 @@ pub(crate) fn jwt_account(account_identifier: &str) -> String {
 }
 
 fn parse_private_key(pem: &str, password: Option<&str>) -> Result<RsaPrivateKey> {
-    let pem = pem.trim();
+    // A key passed through an environment variable often arrives with `\n` escapes in place
+    // of line breaks; PEM needs the real ones.
+    let unescaped;
+    let mut pem = pem.trim();
+    if !pem.contains('\n') && pem.contains("\\n") {
+        unescaped = pem.replace("\\n", "\n");
+        pem = &unescaped;
+    }
+
     if pem.contains("BEGIN RSA PRIVATE KEY") {
         return Err(Error::Pkcs1Key);
     }
     if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
         let password = password.ok_or(Error::KeyPasswordMissing)?;
-        return RsaPrivateKey::from_pkcs8_encrypted_pem(pem, password.as_bytes()).map_err(|e| {
-            match e {
-                // A wrong password shows as a failed decryption or as garbage after decrypting.
-                rsa::pkcs8::Error::EncryptedPrivateKey(_) | rsa::pkcs8::Error::Asn1(_) => {
-                    Error::WrongKeyPassword
-                }
-                other => Error::InvalidKey {
-                    message: other.to_string(),
-                },
-            }
-        });
+        return decrypt_private_key(pem, password);
     }
     if pem.contains("BEGIN PRIVATE KEY") {
         return RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| Error::InvalidKey {
@@ -133,6 +131,30 @@ fn parse_private_key(pem: &str, password: Option<&str>) -> Result<RsaPrivateKey>
         message: "expected a PKCS#8 PEM key (BEGIN PRIVATE KEY or BEGIN ENCRYPTED PRIVATE KEY)"
             .to_string(),
     })
+}
+
+/// Open an encrypted PKCS#8 key, telling a wrong password from a scheme we cannot decrypt.
+fn decrypt_private_key(pem: &str, password: &str) -> Result<RsaPrivateKey> {
+    use pkcs8::{pkcs5, EncryptedPrivateKeyInfo, SecretDocument};
+
+    let (_, document) = SecretDocument::from_pem(pem).map_err(|e| Error::InvalidKey {
+        message: e.to_string(),
+    })?;
+    // The structure names the scheme; one we cannot even read (PBES1 with a PKCS#12 cipher,
+    // for example) fails here, before any password is tried.
+    let info = EncryptedPrivateKeyInfo::try_from(document.as_bytes())
+        .map_err(|_| Error::UnsupportedKeyEncryption)?;
+    let decrypted = info.decrypt(password).map_err(|e| match e {
+        rsa::pkcs8::Error::EncryptedPrivateKey(
+            pkcs5::Error::UnsupportedAlgorithm { .. }
+            | pkcs5::Error::AlgorithmParametersInvalid { .. }
+            | pkcs5::Error::NoPbes1CryptSupport,
+        ) => Error::UnsupportedKeyEncryption,
+        // A wrong password fails the padding check (reported as a cipher failure).
+        _ => Error::WrongKeyPassword,
+    })?;
+    // Rarely a wrong password passes the padding check and yields bytes that are no key.
+    RsaPrivateKey::from_pkcs8_der(decrypted.as_bytes()).map_err(|_| Error::WrongKeyPassword)
 }
 
 fn public_key_fingerprint(key: &RsaPrivateKey) -> Result<String> {

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::auth::{jwt_account, KeyPair};
 use super::error::{Error, Result};
+use super::put::{url_is_loopback, UploadLimits};
 use super::result::{decode_arrow, decode_json_rows, parse_json_chunk, ColumnMeta, QueryResult};
 use crate::config::{Secret, SnowflakeAuth, SnowflakeConfig};
 
@@ -90,6 +91,7 @@ pub struct SnowflakeClient {
     session: RwLock<Option<Secret<String>>>,
     requests: AtomicU64,
     sequence: AtomicU64,
+    pub(super) upload_limits: UploadLimits,
 }
 
 impl std::fmt::Debug for SnowflakeClient {
@@ -200,7 +202,14 @@ impl SnowflakeClient {
             session: RwLock::new(None),
             requests: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
+            upload_limits: UploadLimits::default(),
         })
+    }
+
+    /// Change when stage uploads go up in parts and how big the parts are.
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Self {
+        self.upload_limits = limits;
+        self
     }
 
     /// HTTP requests sent so far (retries, polls and chunk downloads included).
@@ -699,11 +708,6 @@ fn chunk_headers(given: Option<&HashMap<String, String>>, qrmk: Option<&str>) ->
 impl SnowflakeClient {
     /// True when the server is on this machine (127.0.0.1, ::1 or localhost).
     pub(super) fn is_loopback(&self) -> bool {
-        match self.base_url.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d == "localhost",
-            None => false,
-        }
+        url_is_loopback(&self.base_url)
     }
 }

@@ -14,7 +14,9 @@ pub enum Error {
     /// The private key is in PKCS#1 form (`BEGIN RSA PRIVATE KEY`), which is not accepted.
     #[error(
         "the Snowflake private key is PKCS#1 (BEGIN RSA PRIVATE KEY); convert it to PKCS#8 with \
-         `openssl pkcs8 -topk8 -inform PEM -in rsa_key.p1 -out rsa_key.p8 -nocrypt`"
+         `openssl pkcs8 -topk8 -inform PEM -in rsa_key.p1 -out rsa_key.p8 -nocrypt`, or with \
+         `-v2 aes-256-cbc` in place of `-nocrypt` to keep it encrypted (then set \
+         snowflake.private_key_password)"
     )]
     Pkcs1Key,
     /// The private key is encrypted and no password was configured.
@@ -24,8 +26,19 @@ pub enum Error {
     )]
     KeyPasswordMissing,
     /// The encrypted private key could not be opened with the configured password.
-    #[error("cannot decrypt the Snowflake private key: wrong snowflake.private_key_password")]
+    #[error(
+        "cannot decrypt the Snowflake private key: wrong snowflake.private_key_password (or \
+         SNOWFLAKE_PRIVATE_KEY_PASSWORD); `openssl pkey -in rsa_key.p8 -noout` asks for the \
+         password and says whether it opens the key"
+    )]
     WrongKeyPassword,
+    /// The encrypted private key uses a scheme we cannot decrypt (PBES1, DES, ...).
+    #[error(
+        "the Snowflake private key is encrypted with a scheme this client cannot open (only \
+         PBES2 with AES-CBC is supported); re-encrypt it with \
+         `openssl pkcs8 -topk8 -v2 aes-256-cbc -in rsa_key.p8 -out rsa_key_aes.p8`"
+    )]
+    UnsupportedKeyEncryption,
     /// The private key is not a PEM RSA key we can read.
     #[error("invalid Snowflake private key: {message}")]
     InvalidKey {

@@ -12,14 +12,19 @@
 mod auth;
 pub mod client;
 mod error;
+#[cfg(test)]
+mod key_pair_tests;
 pub mod load;
 pub mod put;
 pub mod result;
 pub mod sql;
+#[cfg(test)]
+mod stage_tests;
 pub mod testkit;
 #[cfg(test)]
 mod tests;
 
 pub use client::{ClientOptions, SnowflakeClient};
 pub use error::{Error, Result};
+pub use put::UploadLimits;
 pub use result::{ColumnMeta, QueryResult};

@@ -1,52 +1,61 @@
-//! Test support: a real Snowflake-protocol server (fakesnow) on 127.0.0.1, one per test.
+//! Test support: real servers on 127.0.0.1, one per test, started from the tools that
+//! `scripts/setup-test-env.sh` installs:
+//! - fakesnow (Snowflake protocol) and moto (S3) from `.venv`;
+//! - azurite (Azure Blob storage) from `node_modules`.
 //!
-//! `scripts/setup-test-env.sh` installs it into `.venv`. Without it, tests skip with a message,
-//! except under `CI=true`, where a missing server is a failure (CI must never skip them).
+//! Without a tool, tests skip with a message, except under `CI=true`, where a missing tool is a
+//! failure (CI must never skip them). Every server is killed by its PID when dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running fakesnow server, killed (by its PID) when dropped.
-pub struct FakeSnow {
+/// A server process on a loopback port, killed (by its PID) when dropped.
+pub struct ChildServer {
     child: Child,
     port: u16,
 }
 
-impl FakeSnow {
-    /// Start fakesnow, or `None` (after saying so) when it is not installed outside CI.
-    pub fn start() -> Option<FakeSnow> {
-        let exe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/fakesnow");
-        if !exe.exists() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("fakesnow not installed in CI (run scripts/setup-test-env.sh)");
-            }
-            eprintln!("skipped: fakesnow not installed (run scripts/setup-test-env.sh)");
-            return None;
+impl ChildServer {
+    /// The executable at `relative` (from the repository root), or `None` after saying so when
+    /// it is missing outside CI. Under `CI=true` a missing tool panics.
+    pub fn tool(relative: &str) -> Option<PathBuf> {
+        let exe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative);
+        if exe.exists() {
+            return Some(exe);
         }
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{relative} not installed in CI (run scripts/setup-test-env.sh)");
+        }
+        eprintln!("skipped: {relative} not installed (run scripts/setup-test-env.sh)");
+        None
+    }
 
+    /// Start `exe` with the arguments `args(port)` for a free port and wait until it accepts
+    /// connections on 127.0.0.1.
+    pub fn start(exe: &Path, args: impl Fn(u16) -> Vec<String>) -> ChildServer {
         // Two tries: another process may take the free port between probe and bind.
         for _ in 0..2 {
             let port = free_port();
-            let child = Command::new(&exe)
-                .args(["-s", "-p", &port.to_string(), "--host", "127.0.0.1"])
+            let child = Command::new(exe)
+                .args(args(port))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("fakesnow starts");
-            let mut server = FakeSnow { child, port };
-            if server.wait_ready(Duration::from_secs(30)) {
-                return Some(server);
+                .unwrap_or_else(|e| panic!("{} starts: {e}", exe.display()));
+            let mut server = ChildServer { child, port };
+            if server.wait_ready(Duration::from_secs(60)) {
+                return server;
             }
         }
-        panic!("fakesnow did not answer on 127.0.0.1");
+        panic!("{} did not answer on 127.0.0.1", exe.display());
     }
 
-    /// `http://127.0.0.1:<port>/`.
-    pub fn base_url(&self) -> url::Url {
-        url::Url::parse(&format!("http://127.0.0.1:{}/", self.port)).expect("a valid URL")
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     fn wait_ready(&mut self, limit: Duration) -> bool {
@@ -65,12 +74,106 @@ impl FakeSnow {
     }
 }
 
-impl Drop for FakeSnow {
+impl Drop for ChildServer {
     fn drop(&mut self) {
         // Child::kill signals exactly this child's PID.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A running fakesnow server.
+pub struct FakeSnow {
+    server: ChildServer,
+}
+
+impl FakeSnow {
+    /// Start fakesnow, or `None` (after saying so) when it is not installed outside CI.
+    pub fn start() -> Option<FakeSnow> {
+        let exe = ChildServer::tool(".venv/bin/fakesnow")?;
+        let server = ChildServer::start(&exe, |port| {
+            ["-s", "-p", &port.to_string(), "--host", "127.0.0.1"]
+                .map(String::from)
+                .to_vec()
+        });
+        Some(FakeSnow { server })
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> url::Url {
+        loopback_url(self.server.port())
+    }
+}
+
+/// A running moto server (S3 and the other AWS APIs, in memory).
+pub struct Moto {
+    server: ChildServer,
+}
+
+impl Moto {
+    /// Start moto, or `None` (after saying so) when it is not installed outside CI.
+    pub fn start() -> Option<Moto> {
+        let exe = ChildServer::tool(".venv/bin/moto_server")?;
+        let server = ChildServer::start(&exe, |port| {
+            ["-H", "127.0.0.1", "-p", &port.to_string()]
+                .map(String::from)
+                .to_vec()
+        });
+        Some(Moto { server })
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> url::Url {
+        loopback_url(self.server.port())
+    }
+}
+
+/// A running azurite Blob server with its data in a temporary folder.
+pub struct Azurite {
+    server: ChildServer,
+    _data: tempfile::TempDir,
+}
+
+impl Azurite {
+    /// The emulator's fixed account and its published key.
+    pub const ACCOUNT: &'static str = "devstoreaccount1";
+    /// The well-known development account key azurite accepts.
+    pub const KEY: &'static str =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    /// Start azurite-blob, or `None` (after saying so) when it is not installed outside CI.
+    pub fn start() -> Option<Azurite> {
+        let exe = ChildServer::tool("node_modules/.bin/azurite-blob")?;
+        let data = tempfile::tempdir().expect("a temporary folder");
+        let location = data.path().to_string_lossy().into_owned();
+        let server = ChildServer::start(&exe, |port| {
+            vec![
+                "--blobHost".to_string(),
+                "127.0.0.1".to_string(),
+                "--blobPort".to_string(),
+                port.to_string(),
+                "--location".to_string(),
+                location.clone(),
+                "--silent".to_string(),
+                "--skipApiVersionCheck".to_string(),
+            ]
+        });
+        Some(Azurite {
+            server,
+            _data: data,
+        })
+    }
+
+    /// The account's root, `http://127.0.0.1:<port>/devstoreaccount1`.
+    pub fn account_url(&self) -> url::Url {
+        loopback_url(self.server.port())
+            .join(Self::ACCOUNT)
+            .expect("a valid URL")
+    }
+}
+
+fn loopback_url(port: u16) -> url::Url {
+    url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a valid URL")
 }
 
 fn free_port() -> u16 {
