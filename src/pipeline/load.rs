@@ -173,6 +173,11 @@ async fn load_outbox(
         }
     };
 
+    // Columns were added for a newer schema version: re-send every row so they fill.
+    for t in &state.outdated {
+        store.set_flag(&snapshot_flag(*t), true)?;
+        store.set_flag(&dest_flag(sf, *t), false)?;
+    }
     let tables: BTreeSet<Table> = outbox
         .iter()
         .filter_map(|f| Table::from_name(&f.table))

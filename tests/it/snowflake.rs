@@ -279,3 +279,88 @@ async fn empty_outbox_sends_no_statement() {
     assert_eq!(status.last_load.status.as_deref(), Some("failed"));
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destination_behind_the_schema_version_gets_the_column_and_it_fills() {
+    let Some(fs) = FakeSnow::start() else { return };
+    let sim = util::start(Site::generate(&SiteSpec {
+        seed: 9,
+        boards: 6,
+        issues_per_board: 5,
+        ..SiteSpec::demo()
+    }))
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = util::config(&sim.base_url(), dir.path());
+    let sf = snowflake_config(&fs, dir.path());
+    cfg.snowflake = Some(sf.clone());
+    let first = sync_and_load(&cfg).await;
+    assert_eq!(
+        first.report.status,
+        Some(RunStatus::Ok),
+        "{:?}",
+        first.report.load_errors
+    );
+
+    // Make the destination look like an older schema version: a column is missing.
+    let client = SnowflakeClient::new(&sf).expect("client");
+    let db = &sf.database;
+    for t in ["BOARD", "_JAS_JOURNAL_BOARD"] {
+        client
+            .query(&format!(
+                "ALTER TABLE \"{db}\".\"JIRA\".\"{t}\" DROP COLUMN \"ESTIMATION_FIELD_NAME\""
+            ))
+            .await
+            .expect("drop column");
+    }
+    client
+        .query(&format!(
+            "UPDATE \"{db}\".\"JIRA\".\"_JAS_STATE\" SET \"SCHEMA_VERSION\" = 0 WHERE \"NAME\" = 'BOARD'"
+        ))
+        .await
+        .expect("older version");
+    let sql = format!(
+        "SELECT COLUMN_NAME FROM \"{db}\".INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'JIRA' \
+         AND TABLE_NAME = 'BOARD' AND COLUMN_NAME = 'ESTIMATION_FIELD_NAME'"
+    );
+    assert_eq!(client.query(&sql).await.expect("columns").rows.len(), 0);
+
+    // The next load adds the column; the run after it re-sends every row so the column fills.
+    let board = sim.site().boards().next().map(|b| b.id).expect("board");
+    sim.edit(|s| s.rename_board(board, "after the schema change"));
+    let second = sync_and_load(&cfg).await;
+    assert_eq!(
+        second.report.status,
+        Some(RunStatus::Ok),
+        "{:?}",
+        second.report.load_errors
+    );
+    assert_eq!(
+        client.query(&sql).await.expect("columns").rows.len(),
+        1,
+        "ALTER TABLE ... ADD COLUMN ran"
+    );
+    let third = sync_and_load(&cfg).await;
+    assert_eq!(
+        third.report.status,
+        Some(RunStatus::Ok),
+        "{:?}",
+        third.report.load_errors
+    );
+    assert!(
+        third
+            .report
+            .journal_files
+            .iter()
+            .any(|f| f.contains("BOARD/")),
+        "BOARD rows were re-sent: {:?}",
+        third.report.journal_files
+    );
+    let remote = read_snowflake(&sf, Table::Board).await;
+    assert!(
+        remote.iter().any(|r| !r["ESTIMATION_FIELD_NAME"].is_null()),
+        "the new column is filled"
+    );
+    assert_destination_matches_local(&sf, dir.path()).await;
+    sim.shutdown().await;
+}
