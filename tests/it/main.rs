@@ -7,3 +7,5 @@ mod cli;
 mod end_to_end;
 mod parquet_tools;
 mod snowflake;
+mod snowflake_crash;
+mod snowflake_load;

@@ -256,7 +256,19 @@ impl<'a> Loader<'a> {
                         &format!("DELETE FROM {}", self.target.qualify(STATE_TABLE)),
                     )
                     .await?;
+                    // Journal rows the previous owner left (a load it never finished) would
+                    // otherwise be merged with ours, since nothing counts as merged any more.
+                    for t in Table::ALL {
+                        let journal = journal_table_name(t);
+                        self.run(
+                            "adopt",
+                            &journal,
+                            &format!("DELETE FROM {}", self.target.qualify(&journal)),
+                        )
+                        .await?;
+                    }
                     out.merged.clear();
+                    out.failed.clear();
                 }
                 self.write_owner(me).await?;
             }
