@@ -174,7 +174,10 @@ fn max_of(a: &arrow_array::PrimitiveArray<arrow_array::types::Int64Type>) -> Opt
 }
 
 /// Merged `_SEQ` per table, and how many state rows each table has.
-pub(crate) async fn merged_seqs(client: &SnowflakeClient, sf: &SnowflakeConfig) -> Vec<(String, i64)> {
+pub(crate) async fn merged_seqs(
+    client: &SnowflakeClient,
+    sf: &SnowflakeConfig,
+) -> Vec<(String, i64)> {
     let r = client
         .query(&format!(
             "SELECT \"NAME\", \"MERGED_SEQ\" FROM {} WHERE \"NAME\" <> '_DESTINATION' \
@@ -187,11 +190,10 @@ pub(crate) async fn merged_seqs(client: &SnowflakeClient, sf: &SnowflakeConfig) 
         .into_iter()
         .map(|row| {
             let name = row[0].clone().expect("NAME");
-            let seq = row[1]
-                .as_deref()
-                .and_then(|s| s.parse::<f64>().ok())
-                .map(|f| f as i64)
-                .expect("MERGED_SEQ");
+            let text = row[1].clone().expect("MERGED_SEQ");
+            let seq = text
+                .parse::<i64>()
+                .unwrap_or_else(|_| panic!("MERGED_SEQ {text:?} is an exact integer"));
             (name, seq)
         })
         .collect()
@@ -229,7 +231,11 @@ pub(crate) async fn assert_loaded_consistently(inst: &Install, sim: &Simulator, 
     let merged = merged_seqs(&client, sf).await;
     for t in Table::ALL {
         let rows: Vec<&(String, i64)> = merged.iter().filter(|(n, _)| n == t.name()).collect();
-        assert_eq!(rows.len(), 1, "{case}: one _JAS_STATE row for {t}: {merged:?}");
+        assert_eq!(
+            rows.len(),
+            1,
+            "{case}: one _JAS_STATE row for {t}: {merged:?}"
+        );
         if let Some(max) = local_max_seq(&data, t) {
             assert!(
                 rows[0].1 >= max,
@@ -291,7 +297,10 @@ async fn crash_during_first_load_then_rerun_loads_every_row_once() {
     for (i, (failpoint, edit)) in cases.into_iter().enumerate() {
         let inst = Install::new(&fs, &sim.base_url());
         let (code, err) = inst.sync(Some(failpoint), &[]);
-        assert_eq!(code, 99, "{failpoint}: the failpoint stops the process: {err}");
+        assert_eq!(
+            code, 99,
+            "{failpoint}: the failpoint stops the process: {err}"
+        );
         if edit {
             edit_site(&sim, &format!("first {i}"));
         }
@@ -321,7 +330,10 @@ async fn crash_during_incremental_load_then_rerun_loads_every_row_once() {
 
         edit_site(&sim, &format!("before {i}"));
         let (code, err) = inst.sync(Some(failpoint), &[]);
-        assert_eq!(code, 99, "{failpoint}: the failpoint stops the process: {err}");
+        assert_eq!(
+            code, 99,
+            "{failpoint}: the failpoint stops the process: {err}"
+        );
         if edit {
             edit_site(&sim, &format!("after {i}"));
         }

@@ -102,7 +102,9 @@ async fn failed_upload_of_an_earlier_file_stops_the_later_file() {
     let outcome = load(&cfg).await;
     match &outcome {
         LoadOutcome::Failed { errors, .. } => assert!(
-            errors.iter().any(|e| e.starts_with("BOARD:") && e.contains("put")),
+            errors
+                .iter()
+                .any(|e| e.starts_with("BOARD:") && e.contains("put")),
             "{errors:?}"
         ),
         other => panic!("expected a failed load, got {other:?}"),
@@ -119,7 +121,11 @@ async fn failed_upload_of_an_earlier_file_stops_the_later_file() {
         "the later file was not copied"
     );
     assert_eq!(read_snowflake(&sf, Table::Board).await, boards_before);
-    assert_eq!(outbox(&cfg, Table::Board), files, "both files stay in the outbox");
+    assert_eq!(
+        outbox(&cfg, Table::Board),
+        files,
+        "both files stay in the outbox"
+    );
 
     // Fixed: both load, in order, and the destination shows the later rename.
     std::fs::rename(&aside, &earlier).expect("restore the earlier file");
@@ -149,8 +155,14 @@ async fn same_named_tables_without_state_are_refused_and_left_alone() {
     // Another tool's BOARD table, with a row of its own.
     let client = SnowflakeClient::new(&sf).expect("client");
     for sql in [
-        format!("CREATE SCHEMA IF NOT EXISTS \"{}\".\"{}\"", sf.database, sf.schema),
-        format!("CREATE TABLE {} (\"ID\" NUMBER, \"NAME\" VARCHAR)", qualify(&sf, "BOARD")),
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\".\"{}\"",
+            sf.database, sf.schema
+        ),
+        format!(
+            "CREATE TABLE {} (\"ID\" NUMBER, \"NAME\" VARCHAR)",
+            qualify(&sf, "BOARD")
+        ),
         format!("INSERT INTO {} VALUES (1, 'theirs')", qualify(&sf, "BOARD")),
     ] {
         client.query(&sql).await.expect("set up a foreign table");
@@ -178,10 +190,17 @@ async fn same_named_tables_without_state_are_refused_and_left_alone() {
         ))
         .await
         .expect("list tables");
-    let names: Vec<String> = tables.rows.into_iter().filter_map(|r| r[0].clone()).collect();
+    let names: Vec<String> = tables
+        .rows
+        .into_iter()
+        .filter_map(|r| r[0].clone())
+        .collect();
     assert_eq!(names, vec!["BOARD".to_string()]);
     let rows = client
-        .query(&format!("SELECT \"ID\", \"NAME\" FROM {}", qualify(&sf, "BOARD")))
+        .query(&format!(
+            "SELECT \"ID\", \"NAME\" FROM {}",
+            qualify(&sf, "BOARD")
+        ))
         .await
         .expect("select");
     assert_eq!(
@@ -305,7 +324,10 @@ async fn check_passes_against_fakesnow_and_writes_nothing() {
         "snowflake create table",
         "snowflake create stage",
     ] {
-        assert!(out.contains(&format!("ok   {name}:")), "{name} missing: {out}");
+        assert!(
+            out.contains(&format!("ok   {name}:")),
+            "{name} missing: {out}"
+        );
     }
     assert!(!inst.data_dir().exists(), "check creates no data directory");
     let tables = client
@@ -316,7 +338,11 @@ async fn check_passes_against_fakesnow_and_writes_nothing() {
         ))
         .await
         .expect("list tables");
-    assert!(tables.rows.is_empty(), "check leaves no table: {:?}", tables.rows);
+    assert!(
+        tables.rows.is_empty(),
+        "check leaves no table: {:?}",
+        tables.rows
+    );
     sim.shutdown().await;
 }
 
@@ -328,7 +354,10 @@ async fn check_explains_case_sensitive_schema_names() {
     let mut sf = snowflake_config(&fs, tmp.path());
     let client = SnowflakeClient::new(&sf).expect("client");
     client
-        .query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\".\"JIRA\"", sf.database))
+        .query(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\".\"JIRA\"",
+            sf.database
+        ))
         .await
         .expect("schema");
     sf.schema = "jira".into();

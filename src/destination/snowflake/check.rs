@@ -61,7 +61,10 @@ pub async fn check(cfg: &SnowflakeConfig) -> Vec<Check> {
         out.push(Check::fail("snowflake login", chain(&e)));
         return out;
     }
-    out.push(Check::ok("snowflake login", format!("logged in to {}", cfg.base_url)));
+    out.push(Check::ok(
+        "snowflake login",
+        format!("logged in to {}", cfg.base_url),
+    ));
 
     // Database and schema, from the database's INFORMATION_SCHEMA.
     let schemata = format!(
@@ -152,23 +155,20 @@ pub async fn check(cfg: &SnowflakeConfig) -> Vec<Check> {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let table = quote_ident(&format!("_JAS_CHECK_TABLE_{suffix}"));
     let create_table = format!("CREATE TEMPORARY TABLE {table} (\"X\" NUMBER)");
-    out.push(
-        match client.query(&create_table).await {
-            Ok(_) => {
-                // Best effort: a TEMPORARY table also goes with the session.
-                let _ = client.query(&format!("DROP TABLE IF EXISTS {table}")).await;
-                Check::ok("snowflake create table", "CREATE TABLE allowed")
-            }
-            Err(e) => Check::fail(
-                "snowflake create table",
-                privilege_message("CREATE TABLE", &target, &role, &e),
-            ),
-        },
-    );
+    out.push(match client.query(&create_table).await {
+        Ok(_) => {
+            // Best effort: a TEMPORARY table also goes with the session.
+            let _ = client.query(&format!("DROP TABLE IF EXISTS {table}")).await;
+            Check::ok("snowflake create table", "CREATE TABLE allowed")
+        }
+        Err(e) => Check::fail(
+            "snowflake create table",
+            privilege_message("CREATE TABLE", &target, &role, &e),
+        ),
+    });
     let stage = quote_ident(&format!("_JAS_CHECK_STAGE_{suffix}"));
-    let create_stage = format!(
-        "CREATE TEMPORARY STAGE {stage} ENCRYPTION = (TYPE = 'SNOWFLAKE_SSE')"
-    );
+    let create_stage =
+        format!("CREATE TEMPORARY STAGE {stage} ENCRYPTION = (TYPE = 'SNOWFLAKE_SSE')");
     out.push(match client.query(&create_stage).await {
         Ok(_) => {
             // Best effort: fakesnow has no DROP STAGE; a TEMPORARY stage goes with the session.
@@ -191,7 +191,10 @@ fn privilege_message(privilege: &str, target: &Target, role: &str, e: &Error) ->
     if e.snowflake_code() == Some(INSUFFICIENT_PRIVILEGES) {
         format!("{privilege} not allowed: {grant}")
     } else {
-        format!("{privilege} failed (if it is a missing right: {grant}): {}", chain(e))
+        format!(
+            "{privilege} failed (if it is a missing right: {grant}): {}",
+            chain(e)
+        )
     }
 }
 

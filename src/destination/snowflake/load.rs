@@ -208,14 +208,7 @@ impl<'a> Loader<'a> {
 
         // Who loads this schema.
         let state = self
-            .run(
-                "read state",
-                STATE_TABLE,
-                &format!(
-                    "SELECT \"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SITE_URL\", \"INSTALLATION_ID\" FROM {}",
-                    self.target.qualify(STATE_TABLE)
-                ),
-            )
+            .run("read state", STATE_TABLE, &self.target.select_state())
             .await?;
         let mut out = DestinationState::default();
         let mut owner: Option<(String, String)> = None;
@@ -384,10 +377,7 @@ impl<'a> Loader<'a> {
         self.run(
             "journal cleanup",
             name,
-            &format!(
-                "DELETE FROM {} WHERE \"_SEQ\" <= {new_merged}",
-                self.target.qualify(&journal_table_name(table))
-            ),
+            &self.target.delete_merged_journal_rows(table, new_merged),
         )
         .await?;
 
@@ -420,21 +410,13 @@ impl<'a> Loader<'a> {
     }
 
     async fn record_merged(&self, table: Table, seq: i64) -> Result<()> {
-        let state = self.target.qualify(STATE_TABLE);
         let name = table.name();
+        self.run("record state", name, &self.target.delete_state_row(table))
+            .await?;
         self.run(
             "record state",
             name,
-            &format!("DELETE FROM {state} WHERE \"NAME\" = '{name}'"),
-        )
-        .await?;
-        self.run(
-            "record state",
-            name,
-            &format!(
-                "INSERT INTO {state} (\"NAME\", \"MERGED_SEQ\", \"FAILED\", \"UPDATED_AT\") \
-                 VALUES ('{name}', {seq}, FALSE, CURRENT_TIMESTAMP())"
-            ),
+            &self.target.insert_merged_seq(table, seq),
         )
         .await?;
         Ok(())
