@@ -98,7 +98,8 @@ pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
     }
 }
 
-/// `check`: configuration, Jira connectivity and scopes; writes nothing.
+/// `check`: configuration, Jira connectivity and scopes, and Snowflake when configured (login,
+/// database, schema, warehouse, CREATE TABLE and CREATE STAGE); writes nothing.
 pub async fn check(cfg: &Config) -> u8 {
     let jira = match cfg.require_jira() {
         Ok(j) => j,
@@ -109,17 +110,28 @@ pub async fn check(cfg: &Config) -> u8 {
         Err(e) => return crate::cli::fail(&e, 2),
     };
     let tables = pipeline::enabled_tables(cfg);
-    let results = client.check(&tables).await;
+    let mut results: Vec<(String, bool, String)> = client
+        .check(&tables)
+        .await
+        .into_iter()
+        .map(|r| (r.name, r.ok, r.message))
+        .collect();
+    if let Some(sf) = &cfg.snowflake {
+        results.extend(
+            crate::destination::snowflake::check::check(sf)
+                .await
+                .into_iter()
+                .map(|c| (c.name, c.ok, c.message)),
+        );
+    }
     let mut ok = true;
     let mut out = std::io::stdout().lock();
-    for r in &results {
-        ok &= r.ok;
+    for (name, passed, message) in &results {
+        ok &= passed;
         let _ = writeln!(
             out,
-            "{} {}: {}",
-            if r.ok { "ok  " } else { "FAIL" },
-            r.name,
-            r.message
+            "{} {name}: {message}",
+            if *passed { "ok  " } else { "FAIL" },
         );
     }
     if ok {

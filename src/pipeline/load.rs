@@ -74,7 +74,9 @@ pub async fn prepare_snapshots(cfg: &Config, store: &Store, adopt: bool) -> Resu
     let enabled = super::enabled_tables(cfg);
     let mut unknown = Vec::new();
     for t in &enabled {
-        if !store.flag(&dest_flag(sf, *t)).map_err(|e| e.to_string())? {
+        // Taking over a destination reloads it by a snapshot: ask Snowflake even for tables
+        // this data directory delivered to it before.
+        if adopt || !store.flag(&dest_flag(sf, *t)).map_err(|e| e.to_string())? {
             unknown.push(*t);
         }
     }

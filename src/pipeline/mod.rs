@@ -551,9 +551,13 @@ async fn fetch_and_commit(
         .iter()
         .map(|f| f.relative_path().display().to_string())
         .collect();
-    for f in &files {
-        if let Some(t) = Table::from_name(&f.table) {
-            changed_tables.insert(t);
+    // Every table this run journaled, including files written before an interruption: a
+    // resumed run may find its journal already written but the current tables not rewritten.
+    for f in store.journal_files()? {
+        if f.run_id == cp.run_id {
+            if let Some(t) = Table::from_name(&f.table) {
+                changed_tables.insert(t);
+            }
         }
     }
     failpoint("before_tables");

@@ -14,3 +14,5 @@ mod quirks;
 mod resume;
 mod secrets;
 mod snowflake;
+mod snowflake_crash;
+mod snowflake_load;

@@ -212,14 +212,7 @@ impl<'a> Loader<'a> {
 
         // Who loads this schema.
         let state = self
-            .run(
-                "read state",
-                STATE_TABLE,
-                &format!(
-                    "SELECT \"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SITE_URL\", \"INSTALLATION_ID\", \"SCHEMA_VERSION\" FROM {}",
-                    self.target.qualify(STATE_TABLE)
-                ),
-            )
+            .run("read state", STATE_TABLE, &self.target.select_state())
             .await?;
         let mut out = DestinationState::default();
         let mut owner: Option<(String, String)> = None;
@@ -265,7 +258,19 @@ impl<'a> Loader<'a> {
                         &format!("DELETE FROM {}", self.target.qualify(STATE_TABLE)),
                     )
                     .await?;
+                    // Journal rows the previous owner left (a load it never finished) would
+                    // otherwise be merged with ours, since nothing counts as merged any more.
+                    for t in Table::ALL {
+                        let journal = journal_table_name(t);
+                        self.run(
+                            "adopt",
+                            &journal,
+                            &format!("DELETE FROM {}", self.target.qualify(&journal)),
+                        )
+                        .await?;
+                    }
                     out.merged.clear();
+                    out.failed.clear();
                 }
                 self.write_owner(me).await?;
             }
@@ -434,10 +439,7 @@ impl<'a> Loader<'a> {
         self.run(
             "journal cleanup",
             name,
-            &format!(
-                "DELETE FROM {} WHERE \"_SEQ\" <= {new_merged}",
-                self.target.qualify(&journal_table_name(table))
-            ),
+            &self.target.delete_merged_journal_rows(table, new_merged),
         )
         .await?;
 
@@ -470,22 +472,13 @@ impl<'a> Loader<'a> {
     }
 
     async fn record_merged(&self, table: Table, seq: i64) -> Result<()> {
-        let state = self.target.qualify(STATE_TABLE);
         let name = table.name();
+        self.run("record state", name, &self.target.delete_state_row(table))
+            .await?;
         self.run(
             "record state",
             name,
-            &format!("DELETE FROM {state} WHERE \"NAME\" = '{name}'"),
-        )
-        .await?;
-        self.run(
-            "record state",
-            name,
-            &format!(
-                "INSERT INTO {state} (\"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SCHEMA_VERSION\", \"UPDATED_AT\") \
-                 VALUES ('{name}', {seq}, FALSE, {}, CURRENT_TIMESTAMP())",
-                schema_version()
-            ),
+            &self.target.insert_merged_seq(table, seq),
         )
         .await?;
         Ok(())

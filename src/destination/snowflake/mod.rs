@@ -4,12 +4,14 @@
 //!   queries, re-login on session expiry, retries with the same request id.
 //! - [`result`]: JSON and Arrow IPC result sets decoded into rows of text cells.
 //! - [`put`]: `PUT` to the internal stage; the client uploads the file itself.
+//! - [`check`]: what `check` verifies in the destination, with TEMPORARY objects only.
 //! - [`sql`]: quoted identifiers and the DDL, `COPY INTO` and `MERGE` text.
 //!
 //! Invariants: no secret (key, JWT, session token, presigned URL) and no SQL data is ever logged
 //! or put into an error; every identifier in generated SQL is quoted and fully qualified.
 
 mod auth;
+pub mod check;
 pub mod client;
 mod error;
 #[cfg(test)]

@@ -229,6 +229,45 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Read `_JAS_STATE`: name, merged `_SEQ`, failed flag, site URL, installation id.
+    pub fn select_state(&self) -> String {
+        format!(
+            "SELECT \"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SITE_URL\", \"INSTALLATION_ID\", \"SCHEMA_VERSION\" FROM {}",
+            self.qualify(STATE_TABLE)
+        )
+    }
+
+    /// Delete `table`'s row of `_JAS_STATE`.
+    pub fn delete_state_row(&self, table: Table) -> String {
+        format!(
+            "DELETE FROM {} WHERE \"NAME\" = '{}'",
+            self.qualify(STATE_TABLE),
+            table.name()
+        )
+    }
+
+    /// Record `table`'s merged `_SEQ` (after [`Target::delete_state_row`]).
+    pub fn insert_merged_seq(&self, table: Table, seq: i64) -> String {
+        format!(
+            "INSERT INTO {} (\"NAME\", \"MERGED_SEQ\", \"FAILED\", \"SCHEMA_VERSION\", \"UPDATED_AT\") \
+             VALUES ('{}', {seq}, FALSE, {}, CURRENT_TIMESTAMP())",
+            self.qualify(STATE_TABLE),
+            table.name(),
+            crate::schema::schema_version()
+        )
+    }
+
+    /// Delete journal rows at or below the merged `_SEQ`.
+    pub fn delete_merged_journal_rows(&self, table: Table, merged_seq: i64) -> String {
+        format!(
+            "DELETE FROM {} WHERE {} <= {merged_seq}",
+            self.qualify(&journal_table_name(table)),
+            quote_ident("_SEQ")
+        )
+    }
+}
+
 /// `_JAS_JOURNAL_<TABLE>`.
 pub fn journal_table_name(table: Table) -> String {
     format!("{JOURNAL_PREFIX}{}", table.name())
@@ -298,6 +337,8 @@ mod tests {
         "SET",
         "INSERT",
         "VALUES",
+        "FALSE",
+        "CURRENT_TIMESTAMP",
     ];
 
     /// The words of `sql` outside quoted identifiers, string literals and stage folder paths.
@@ -354,7 +395,11 @@ mod tests {
             v.push(t.create_journal_table(table));
             v.push(t.copy_into_journal(table, 42));
             v.push(t.merge(table, 7));
+            v.push(t.delete_state_row(table));
+            v.push(t.insert_merged_seq(table, 9));
+            v.push(t.delete_merged_journal_rows(table, 9));
         }
+        v.push(t.select_state());
         v
     }
 
