@@ -176,11 +176,7 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .map_err(sled_err)?;
+        let db = open_db(dir).map_err(sled_err)?;
         let tree = |name: String| db.open_tree(name).map_err(sled_err);
         let mut rows = BTreeMap::new();
         let mut pending = BTreeMap::new();
@@ -603,6 +599,27 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<Error>>(())
             })
             .map_err(|e| self.tx_err(e))
+    }
+}
+
+/// Open sled, waiting briefly while a store this process just dropped releases its file lock
+/// (sled's background flusher lets go of it a moment after the last handle is dropped).
+fn open_db(dir: &Path) -> sled::Result<sled::Db> {
+    let mut attempt = 0;
+    loop {
+        let result = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open();
+        match result {
+            Err(sled::Error::Io(e))
+                if attempt < 40 && e.to_string().contains("could not acquire lock") =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 
