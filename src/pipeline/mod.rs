@@ -194,6 +194,7 @@ pub fn open_writer(cfg: &Config) -> Result<(DataDir, datadir::WriterLock, Store)
     let lock = dd.lock()?;
     let store = Store::open(&dd.state())?;
     journal::remove_unrecorded_files(&store, &dd)?;
+    store.drop_stale_pending()?;
     Ok((dd, lock, store))
 }
 

@@ -108,7 +108,7 @@ impl Store {
         row: Row,
         hash: u128,
         at: i64,
-    ) {
+    ) -> Result<()> {
         if table == Table::BoardSprint {
             if let (Some(b), Some(s)) = (row.values[0].as_int(), row.values[1].as_int()) {
                 w.put(idx::SPRINT_BOARDS, sprint_board_key(s, b), Vec::new());
@@ -119,13 +119,18 @@ impl Store {
             changed_at: at,
             row: row.clone(),
         };
-        w.put(idx::pending(table), key.clone(), encode(&pending));
+        w.put(
+            idx::pending(table),
+            self.pending_key(table, &key)?,
+            encode(&pending),
+        );
         let stored = StoredRow {
             hash,
             changed_at: at,
             row,
         };
         w.put(idx::rows(table), key, encode(&stored));
+        Ok(())
     }
 
     fn stage_delete(&self, w: &mut Writes, table: Table, key: Vec<u8>, at: i64) -> Result<()> {
@@ -145,7 +150,11 @@ impl Store {
             changed_at: at,
             row: old.row,
         };
-        w.put(idx::pending(table), key.clone(), encode(&pending));
+        w.put(
+            idx::pending(table),
+            self.pending_key(table, &key)?,
+            encode(&pending),
+        );
         w.del(idx::rows(table), key);
         Ok(())
     }
@@ -172,7 +181,7 @@ impl Store {
                     board_row,
                     hash,
                     at,
-                );
+                )?;
             }
         }
 
@@ -213,7 +222,7 @@ impl Store {
                             };
                             if old_hash != Some(hash) {
                                 counts.get(t).changed += 1;
-                                self.stage_upsert(&mut w, t, key, row, hash, at);
+                                self.stage_upsert(&mut w, t, key, row, hash, at)?;
                             }
                         }
                         let cached = CachedPage {

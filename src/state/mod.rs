@@ -2,7 +2,10 @@
 //!
 //! Trees and what they hold:
 //! - `rows/<TABLE>`: row key (see [`RowKey::encode`]) → [`StoredRow`] (hash, `_CHANGED_AT`, row).
-//! - `pending/<TABLE>`: row key → [`Pending`]: changes committed but not yet journaled.
+//! - `pending/<TABLE>`: generation ‖ row key → [`Pending`]: changes committed but not yet
+//!   journaled. Recording a journal file moves the table to the next generation in a small
+//!   transaction; entries of older generations are garbage, removed in batches afterwards (a
+//!   transaction removing every pending key of a large table held it all in memory).
 //! - `sprint_boards`: sprint id ‖ board id → (): which boards link a sprint (BOARD_SPRINT
 //!   reversed), so a sprint can be deleted with its last link.
 //! - `page_cache`: board id ‖ schema version ‖ page key → [`CachedPage`].
@@ -448,19 +451,67 @@ impl Store {
     // -----------------------------------------------------------------------------------------
     // Pending changes and journal bookkeeping
 
+    fn pending_gen_key(table: Table) -> String {
+        format!("pending_gen/{}", table.name())
+    }
+
+    /// The current pending generation of a table.
+    pub(crate) fn pending_gen(&self, table: Table) -> Result<u64> {
+        Ok(self
+            .meta
+            .get(Store::pending_gen_key(table))
+            .map_err(|e| self.err(e))?
+            .and_then(|v| decode::<u64>(&v).ok())
+            .unwrap_or(0))
+    }
+
+    /// The pending-tree key of a row in the table's current generation.
+    pub(crate) fn pending_key(&self, table: Table, row_key: &[u8]) -> Result<Vec<u8>> {
+        let mut k = self.pending_gen(table)?.to_be_bytes().to_vec();
+        k.extend_from_slice(row_key);
+        Ok(k)
+    }
+
     /// Number of pending changes of a table.
     pub fn pending_count(&self, table: Table) -> usize {
-        self.pending[&table].len()
+        match self.pending_gen(table) {
+            Ok(g) => self.pending[&table].scan_prefix(g.to_be_bytes()).count(),
+            Err(_) => 0,
+        }
     }
 
     /// Iterate a table's pending changes in key order.
     pub fn iter_pending(&self, table: Table) -> impl Iterator<Item = Result<Pending>> + '_ {
-        self.pending[&table].iter().map(move |r| {
-            let (_, v) = r.map_err(|e| self.err(e))?;
-            decode(&v).map_err(|_| Error::Corrupt {
-                tree: format!("pending/{}", table.name()),
+        let gen = self.pending_gen(table).unwrap_or(0);
+        self.pending[&table]
+            .scan_prefix(gen.to_be_bytes())
+            .map(move |r| {
+                let (_, v) = r.map_err(|e| self.err(e))?;
+                decode(&v).map_err(|_| Error::Corrupt {
+                    tree: format!("pending/{}", table.name()),
+                })
             })
-        })
+    }
+
+    /// Remove pending entries of generations before the current one, in batches.
+    pub fn drop_stale_pending(&self) -> Result<()> {
+        for t in Table::ALL {
+            let gen = self.pending_gen(t)?;
+            let tree = &self.pending[&t];
+            loop {
+                let mut batch = sled::Batch::default();
+                let mut n = 0;
+                for k in tree.range(..gen.to_be_bytes().to_vec()).keys().take(10_000) {
+                    batch.remove(k.map_err(|e| self.err(e))?);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                tree.apply_batch(batch).map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Record a journal file written for `table`, clearing the table's pending changes and
@@ -475,19 +526,14 @@ impl Store {
             });
         };
         let key = journal_key(table, file.first_seq);
-        let pending = self.pending[&table].clone();
-        let pending_keys: Vec<sled::IVec> = pending
-            .iter()
-            .keys()
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.err(e))?;
+        let next_gen = encode(&(self.pending_gen(table)? + 1));
+        let gen_key = Store::pending_gen_key(table);
         let value = encode(file);
-        (&pending, &self.journal_files, &self.meta)
-            .transaction(|(p, j, m)| {
-                for k in &pending_keys {
-                    p.remove(k)?;
-                }
+        (&self.journal_files, &self.meta)
+            .transaction(|(j, m)| {
                 j.insert(key.as_slice(), value.as_slice())?;
+                // The table's pending changes move out of sight in the same transaction.
+                m.insert(gen_key.as_bytes(), next_gen.as_slice())?;
                 for (name, on) in flags {
                     let flag_key = format!("flag/{name}");
                     if *on {
@@ -499,7 +545,8 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<Error>>(())
             })
             .map_err(|e| self.tx_err(e))?;
-        self.flush_sync()
+        self.flush_sync()?;
+        self.drop_stale_pending()
     }
 
     /// Every journal file recorded, in table then `_SEQ` order.
