@@ -8,6 +8,7 @@ mod cli;
 mod end_to_end;
 mod fixtures;
 mod hand_written;
+mod live;
 mod oversized;
 mod parquet_tools;
 mod quirks;
