@@ -496,6 +496,7 @@ async fn fetch_and_commit(
         report.failed_boards.extend(fetched.failures);
         failpoint("before_board_commit");
         let c = store.commit_board(fetched.changes)?;
+        failpoint("before_board_flush");
         store.flush().await?;
         failpoint("after_board_commit");
         tracing::debug!(board_id, "board committed");
