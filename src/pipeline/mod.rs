@@ -439,7 +439,10 @@ async fn fetch_and_commit(
     report: &mut RunReport,
 ) -> Result<BTreeMap<Table, u64>> {
     // 1. The board listing: it must be complete, or nothing can be deleted or trusted.
-    let boards = opts.shutdown.abandon_on_request(list_boards(client)).await?;
+    let boards = opts
+        .shutdown
+        .abandon_on_request(list_boards(client))
+        .await?;
     report.boards_listed = boards.len() as u64;
 
     // 2. Boards, fetched concurrently and committed one at a time in listing order of arrival.

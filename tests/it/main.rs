@@ -5,6 +5,7 @@ mod util;
 
 mod change_tracking;
 mod cli;
+mod crash;
 mod end_to_end;
 mod fixtures;
 mod hand_written;
@@ -13,4 +14,5 @@ mod parquet_tools;
 mod quirks;
 mod resume;
 mod secrets;
+mod signals;
 mod snowflake;
