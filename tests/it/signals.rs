@@ -158,3 +158,30 @@ async fn sigterm_during_run_exits_0_and_releases_the_lock() {
     util::assert_tables_match(&data, &sim.expected_rows(), &Table::ALL);
     sim.shutdown().await;
 }
+
+/// The board listing is abandoned too: a signal while its request is stalled (longer than the
+/// bounded wait here) ends `sync` with 130 without waiting for Jira.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_the_board_listing_abandons_the_request_and_exits_130() {
+    let sim = util::start(site()).await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let conf = util::write_config(tmp.path(), &sim.base_url(), "");
+    let data = tmp.path().join("data");
+    let listing = "/rest/agile/1.0/board?";
+    sim.faults().stall(listing, Duration::from_secs(600), 1);
+
+    let child = spawn(&conf, &data, &["sync"]);
+    wait_for_request(&sim, listing).await;
+    let code = signal_and_wait(child, libc::SIGTERM).await;
+    assert_eq!(code, Some(130), "sync exit code");
+    assert_eq!(
+        util::last_report(&data)["status"],
+        "interrupted",
+        "the run report says why it stopped"
+    );
+
+    let (code, out, err) = run_bin(util::command(&conf, &data, None), &["sync"]).await;
+    assert_eq!(code, 0, "the lock was released: {out}{err}");
+    util::assert_tables_match(&data, &sim.expected_rows(), &Table::ALL);
+    sim.shutdown().await;
+}
