@@ -57,8 +57,17 @@ pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
     loop {
         if tokio::time::Instant::now() >= next_sync {
             next_sync = tokio::time::Instant::now() + cfg.ingestion.sync_interval;
-            if let Err(e) = pipeline::load::prepare_snapshots(cfg, &store, adopt).await {
-                tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
+            let prepared = shutdown
+                .abandon_on_request(async {
+                    Ok(pipeline::load::prepare_snapshots(cfg, &store, adopt).await)
+                })
+                .await;
+            match prepared {
+                Err(_) => return 0,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
+                }
+                Ok(Ok(())) => {}
             }
             match pipeline::sync(cfg, &store, &dd, &opts).await {
                 Ok(summary) => crate::cli::print_summary(&summary),
@@ -74,7 +83,12 @@ pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
         }
         if cfg.snowflake.is_some() && tokio::time::Instant::now() >= next_load {
             next_load = tokio::time::Instant::now() + cfg.ingestion.merge_interval;
-            match pipeline::load::load(cfg, &store, &dd, adopt).await {
+            // Abandoning a load at any `.await` is safe: every step repeats on the next load.
+            let loaded = shutdown
+                .abandon_on_request(pipeline::load::load(cfg, &store, &dd, adopt))
+                .await;
+            match loaded {
+                Err(pipeline::Error::Interrupted) => return 0,
                 Ok(pipeline::load::LoadOutcome::Failed { errors, .. }) => {
                     for e in errors {
                         eprintln!("load failed: {e}");

@@ -115,6 +115,7 @@ pub fn write_file<E: std::fmt::Display>(
         let _ = std::fs::remove_file(&tmp);
         return result;
     }
+    crate::failpoint::failpoint("before_file_rename");
     std::fs::rename(&tmp, path).map_err(io_err(path))?;
     sync_dir(dir)?;
     result

@@ -135,6 +135,7 @@ pub(super) async fn fetch_board(
                 let mut entries = Vec::with_capacity(pages.len());
                 let mut malformed = None;
                 for page in pages {
+                    crate::failpoint::failpoint("before_page_diff");
                     let body_hash = xxhash_rust::xxh3::xxh3_128(&page.body);
                     if let Some(c) = store.cached_page(board_id, &page.key)? {
                         if c.body_hash == body_hash && store.contains_all(&c.keys)? {

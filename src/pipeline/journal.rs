@@ -92,6 +92,7 @@ pub fn write_journals(
         if snapshot && complete {
             flags.push((snapshot_flag(table), false));
         }
+        crate::failpoint::failpoint("before_journal_record");
         store.record_journal(&file, &flags)?;
         tracing::debug!(
             table = table.name(),
@@ -116,6 +117,7 @@ pub fn rewrite_tables(store: &Store, dd: &DataDir, tables: &BTreeSet<Table>) -> 
             })
         });
         materialize::write_file(&dd.table_file(table), table, false, rows)?;
+        crate::failpoint::failpoint("mid_table_rewrite");
         store.set_flag(&dirty_flag(table), false)?;
     }
     store.flush_sync()?;

@@ -211,6 +211,7 @@ async fn load_outbox(
                 files: done,
                 merged_seq,
             }) => {
+                super::failpoint("before_outbox_leave");
                 moved += leave_outbox(store, outbox, table, &done)?;
                 store.set_flag(&dest_flag(sf, table), true)?;
                 tracing::info!(

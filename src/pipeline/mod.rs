@@ -157,6 +157,21 @@ impl Shutdown {
             }
         }
     }
+
+    /// Run `step` unless shutdown is requested first: then `step` is dropped where it waits
+    /// (an in-flight request is abandoned) and the result is [`Error::Interrupted`]. Only steps
+    /// that are safe to abandon at any `.await` (they repeat on the next run) go through this.
+    pub async fn abandon_on_request<T>(
+        &self,
+        step: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let mut me = self.clone();
+        tokio::select! {
+            biased;
+            _ = me.requested() => Err(Error::Interrupted),
+            r = step => r,
+        }
+    }
 }
 
 /// Options of one sync.
@@ -211,14 +226,29 @@ pub fn enabled_tables(cfg: &Config) -> Vec<Table> {
 pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummary> {
     let (dd, _lock, store) = open_writer(cfg)?;
     let mut load_errors = Vec::new();
+    let shutdown = &opts.shutdown;
     if cfg.snowflake.is_some() {
-        if let Err(e) = load::prepare_snapshots(cfg, &store, opts.adopt_destination).await {
+        let prepared = shutdown
+            .abandon_on_request(async {
+                Ok(load::prepare_snapshots(cfg, &store, opts.adopt_destination).await)
+            })
+            .await?;
+        if let Err(e) = prepared {
             tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
         }
     }
     let mut summary = sync(cfg, &store, &dd, opts).await?;
     if cfg.snowflake.is_some() {
-        match load::load(cfg, &store, &dd, opts.adopt_destination).await? {
+        // A signal that came while the journal was written stops before the load: the files
+        // wait in the outbox. The load itself is abandoned at its next `.await`: every step
+        // repeats safely and a file leaves the outbox only after its MERGE is recorded.
+        if shutdown.is_requested() {
+            return Err(Error::Interrupted);
+        }
+        let loaded = shutdown
+            .abandon_on_request(load::load(cfg, &store, &dd, opts.adopt_destination))
+            .await?;
+        match loaded {
             load::LoadOutcome::Failed { errors, .. } => load_errors = errors,
             load::LoadOutcome::Empty | load::LoadOutcome::Delivered { .. } => {}
         }
@@ -410,7 +440,10 @@ async fn fetch_and_commit(
     report: &mut RunReport,
 ) -> Result<BTreeMap<Table, u64>> {
     // 1. The board listing: it must be complete, or nothing can be deleted or trusted.
-    let boards = list_boards(client).await?;
+    let boards = opts
+        .shutdown
+        .abandon_on_request(list_boards(client))
+        .await?;
     report.boards_listed = boards.len() as u64;
 
     // 2. Boards, fetched concurrently and committed one at a time in listing order of arrival.
@@ -497,6 +530,7 @@ async fn fetch_and_commit(
         report.failed_boards.extend(fetched.failures);
         failpoint("before_board_commit");
         let c = store.commit_board(fetched.changes)?;
+        failpoint("before_board_flush");
         store.flush().await?;
         failpoint("after_board_commit");
         tracing::debug!(board_id, "board committed");

@@ -310,6 +310,7 @@ impl JiraClient {
             };
             let step = pager.advance(&body);
             pages.push(Page { key, body });
+            crate::failpoint::failpoint("after_page_fetched");
             match step {
                 Step::Next => {}
                 Step::Done => {

@@ -5,6 +5,7 @@ mod util;
 
 mod change_tracking;
 mod cli;
+mod crash;
 mod end_to_end;
 mod fixtures;
 mod hand_written;
@@ -14,6 +15,7 @@ mod parquet_tools;
 mod quirks;
 mod resume;
 mod secrets;
+mod signals;
 mod snowflake;
 mod snowflake_crash;
 mod snowflake_load;

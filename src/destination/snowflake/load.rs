@@ -392,6 +392,7 @@ impl<'a> Loader<'a> {
                 snapshot_first = Some(f.first_seq);
             }
             let stage = self.target.stage_path(table, f.first_seq.max(0) as u64);
+            crate::failpoint::failpoint("before_put");
             self.client
                 .put_file(&f.path, &stage)
                 .await
@@ -420,6 +421,7 @@ impl<'a> Loader<'a> {
 
         if new_merged > merged_seq {
             // 2. MERGE the newest journal row per key above the merged `_SEQ`.
+            crate::failpoint::failpoint("before_merge");
             self.run("merge", name, &self.target.merge(table, merged_seq))
                 .await?;
             crate::failpoint::failpoint("after_merge");
@@ -433,6 +435,7 @@ impl<'a> Loader<'a> {
             }
 
             // 4. Record the merged `_SEQ`, then clean up the journal table.
+            crate::failpoint::failpoint("before_record_state");
             self.record_merged(table, new_merged).await?;
             crate::failpoint::failpoint("after_record");
         }
