@@ -6,6 +6,7 @@ mod util;
 mod change_tracking;
 mod cli;
 mod end_to_end;
+mod faults;
 mod fixtures;
 mod hand_written;
 mod oversized;
