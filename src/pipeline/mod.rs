@@ -89,7 +89,11 @@ pub enum Error {
         message: String,
     },
     /// The board listing failed, so nothing can be known about deletions.
-    #[error("the board listing failed ({endpoint}, HTTP {}): {message}", status.map_or("-".to_string(), |s| s.to_string()))]
+    #[error(
+        "the board listing failed ({endpoint}, HTTP {}): {message}; nothing was changed: check \
+         jira.environment_url, the network and Jira's status, then run again",
+        status.map_or("-".to_string(), |s| s.to_string())
+    )]
     BoardListing {
         /// Endpoint.
         endpoint: String,

@@ -204,7 +204,10 @@ async fn listings_that_keep_failing_keep_their_rows_and_stop_at_max_retries() {
     for (board, (needle, status)) in b.iter().zip(&failing) {
         let (endpoint, got) = &failed[board];
         let tail = endpoint.rsplit('/').next().unwrap_or("");
-        assert!(needle.contains(&format!("/{tail}")), "{needle} vs {endpoint}");
+        assert!(
+            needle.contains(&format!("/{tail}")),
+            "{needle} vs {endpoint}"
+        );
         assert_eq!(got, status, "board {board}");
     }
     // Retried ones stop at 1 + max_retries; invalid JSON and a changed total are not retried

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bad_input;
 mod change_tracking;
 mod cli;
 mod end_to_end;
