@@ -359,30 +359,33 @@ enum Mode {
 }
 
 /// An HTTP proxy on 127.0.0.1 in front of fakesnow that can be switched to fail requests.
-struct Proxy {
+pub(crate) struct Proxy {
     addr: std::net::SocketAddr,
     seen: Arc<AtomicUsize>,
     fail_from: Arc<AtomicUsize>,
     mode: Arc<AtomicU16>,
+    /// Session tokens that passed through in login answers.
+    pub(crate) tokens: Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Proxy {
-    async fn start(upstream: url::Url) -> Proxy {
+    pub(crate) async fn start(upstream: url::Url) -> Proxy {
         let seen = Arc::new(AtomicUsize::new(0));
         let fail_from = Arc::new(AtomicUsize::new(usize::MAX));
         let mode = Arc::new(AtomicU16::new(Mode::Pass as u16));
+        let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
         let http = reqwest::Client::new();
-        let (s, f, m) = (seen.clone(), fail_from.clone(), mode.clone());
+        let (s, f, m, t) = (
+            seen.clone(),
+            fail_from.clone(),
+            mode.clone(),
+            tokens.clone(),
+        );
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let (s, f, m, http, upstream) = (
-                s.clone(),
-                f.clone(),
-                m.clone(),
-                http.clone(),
-                upstream.clone(),
-            );
-            async move { forward(req, &s, &f, &m, &http, &upstream).await }
+            let (s, f, m, t) = (s.clone(), f.clone(), m.clone(), t.clone());
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move { forward(req, &s, &f, &m, &t, &http, &upstream).await }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -396,11 +399,12 @@ impl Proxy {
             seen,
             fail_from,
             mode,
+            tokens,
             task,
         }
     }
 
-    fn url(&self) -> url::Url {
+    pub(crate) fn url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}/", self.addr)).expect("url")
     }
 
@@ -431,6 +435,7 @@ async fn forward(
     seen: &AtomicUsize,
     fail_from: &AtomicUsize,
     mode: &AtomicU16,
+    tokens: &std::sync::Mutex<Vec<String>>,
     http: &reqwest::Client,
     upstream: &url::Url,
 ) -> axum::response::Response {
@@ -470,6 +475,15 @@ async fn forward(
             let status = resp.status();
             let headers = resp.headers().clone();
             let bytes = resp.bytes().await.unwrap_or_default();
+            if path.contains("session") {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    for k in ["token", "masterToken", "sessionToken"] {
+                        if let Some(t) = v["data"][k].as_str() {
+                            tokens.lock().expect("tokens").push(t.to_string());
+                        }
+                    }
+                }
+            }
             let mut r = axum::response::Response::new(axum::body::Body::from(bytes));
             *r.status_mut() = status;
             for (k, v) in &headers {

@@ -15,4 +15,5 @@ mod parquet_tools;
 mod quirks;
 mod resume;
 mod secrets;
+mod secrets_all;
 mod snowflake;
