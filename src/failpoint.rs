@@ -17,3 +17,21 @@ pub fn failpoint(name: &str) {
         }
     }
 }
+
+/// Test-only injected write failure (`JIRA_AGILE_SYNC_FAIL_WRITE=<path substring>`): a write to a
+/// path containing the substring fails with ENOSPC, as on a full disk. Read once; when the
+/// variable is unset this is one atomic load and a `None` check.
+pub fn fail_write(path: &std::path::Path) -> std::io::Result<()> {
+    static SPEC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let spec = SPEC.get_or_init(|| {
+        std::env::var("JIRA_AGILE_SYNC_FAIL_WRITE")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    match spec {
+        Some(needle) if path.to_string_lossy().contains(needle.as_str()) => {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        _ => Ok(()),
+    }
+}

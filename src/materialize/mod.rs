@@ -181,6 +181,7 @@ fn write_unpublished<E: std::fmt::Display>(
     }
     let mut file = writer.into_inner().map_err(pq_err(tmp))?;
     file.flush().map_err(io_err(tmp))?;
+    crate::failpoint::fail_write(path).map_err(io_err(tmp))?;
     file.sync_all().map_err(io_err(tmp))?;
     let bytes = file.metadata().map_err(io_err(tmp))?.len();
     Ok(FileStats { rows: total, bytes })

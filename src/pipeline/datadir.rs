@@ -125,7 +125,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         source,
     };
     let mut f = File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
+    if let Err(e) = f
+        .write_all(bytes)
+        .and_then(|_| crate::failpoint::fail_write(path))
+    {
+        drop(f);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
     f.sync_all().map_err(io)?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(io)?;

@@ -11,7 +11,7 @@ use crate::config::{Config, SnowflakeConfig};
 use crate::destination::snowflake::load::{
     DestinationState, Identity, LoadFile, Loader, TableLoad,
 };
-use crate::destination::snowflake::SnowflakeClient;
+use crate::destination::snowflake::{ClientOptions, SnowflakeClient};
 use crate::schema::Table;
 use crate::state::{JournalFile, Store};
 
@@ -68,6 +68,29 @@ fn identity(cfg: &Config, store: &Store) -> Result<Identity, Error> {
 /// snapshot of a table (a first load, also after months of local use), make the coming run
 /// journal one. Only asks Snowflake when the local state does not already know.
 pub async fn prepare_snapshots(cfg: &Config, store: &Store, adopt: bool) -> Result<(), String> {
+    prepare_snapshots_with(cfg, store, adopt, &ClientOptions::default()).await
+}
+
+/// The Snowflake client options of a sync: the defaults, or (in tests) backoffs derived from
+/// [`super::SyncOptions::backoff_base`] so a failing destination costs milliseconds.
+pub fn client_options(opts: &super::SyncOptions) -> ClientOptions {
+    match opts.backoff_base {
+        Some(base) => ClientOptions {
+            initial_backoff: base,
+            max_backoff: base.saturating_mul(6),
+            ..ClientOptions::default()
+        },
+        None => ClientOptions::default(),
+    }
+}
+
+/// [`prepare_snapshots`] with explicit client options.
+pub async fn prepare_snapshots_with(
+    cfg: &Config,
+    store: &Store,
+    adopt: bool,
+    options: &ClientOptions,
+) -> Result<(), String> {
     let Some(sf) = &cfg.snowflake else {
         return Ok(());
     };
@@ -83,7 +106,8 @@ pub async fn prepare_snapshots(cfg: &Config, store: &Store, adopt: bool) -> Resu
     if unknown.is_empty() {
         return Ok(());
     }
-    let client = SnowflakeClient::new(sf).map_err(|e| super::error_chain(&e))?;
+    let client =
+        SnowflakeClient::with_options(sf, options.clone()).map_err(|e| super::error_chain(&e))?;
     let loader = Loader::new(&client, &sf.database, &sf.schema);
     let me = identity(cfg, store).map_err(|e| super::error_chain(&e))?;
     let state = loader
@@ -112,6 +136,17 @@ pub async fn load(
     dd: &DataDir,
     adopt: bool,
 ) -> Result<LoadOutcome, Error> {
+    load_with(cfg, store, dd, adopt, &ClientOptions::default()).await
+}
+
+/// [`load`] with explicit client options.
+pub async fn load_with(
+    cfg: &Config,
+    store: &Store,
+    dd: &DataDir,
+    adopt: bool,
+    options: &ClientOptions,
+) -> Result<LoadOutcome, Error> {
     let Some(sf) = &cfg.snowflake else {
         return Ok(LoadOutcome::Empty);
     };
@@ -123,7 +158,7 @@ pub async fn load(
     if outbox.is_empty() {
         return Ok(LoadOutcome::Empty);
     }
-    let outcome = load_outbox(cfg, sf, store, dd, &outbox, adopt).await;
+    let outcome = load_outbox(cfg, sf, store, dd, &outbox, adopt, options).await;
     let mut status = Status::read(dd).unwrap_or_default();
     status.last_load.at = Some(rfc3339(chrono::Utc::now().timestamp_micros()));
     match &outcome {
@@ -158,9 +193,10 @@ async fn load_outbox(
     dd: &DataDir,
     outbox: &[JournalFile],
     adopt: bool,
+    options: &ClientOptions,
 ) -> Result<LoadOutcome, Error> {
-    let client =
-        SnowflakeClient::new(sf).map_err(|e| Error::Destination(super::error_chain(&e)))?;
+    let client = SnowflakeClient::with_options(sf, options.clone())
+        .map_err(|e| Error::Destination(super::error_chain(&e)))?;
     let loader = Loader::new(&client, &sf.database, &sf.schema);
     let me = identity(cfg, store)?;
     let state: DestinationState = match loader.prepare(&me, adopt).await {

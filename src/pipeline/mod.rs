@@ -24,6 +24,7 @@ pub use datadir::DataDir;
 pub use report::{FailedBoard, RunReport, RunStatus, Status};
 
 use crate::config::{Config, JiraConfig, OversizedValueStrategy};
+use crate::destination::snowflake::SnowflakeClient;
 use crate::schema::Table;
 use crate::source::{self, JiraClient, Listing};
 use crate::state::{self, CommitCounts, RunCheckpoint, Store};
@@ -58,16 +59,27 @@ pub enum Error {
         message: String,
     },
     /// The state store failed.
-    #[error("state store failed; if it is corrupt, move the state/ folder away and run `reset`")]
+    #[error(
+        "the state store (state/ in the data directory) cannot be used; if it is corrupt or not \
+         ours, move the state/ folder away and run `sync` again: it is rebuilt from Jira as a \
+         full snapshot and the tables stay"
+    )]
     State(#[from] state::Error),
     /// Writing Parquet failed.
-    #[error("writing Parquet failed")]
+    #[error(
+        "writing Parquet failed; check that the disk is not full and the data directory is \
+         writable, then run again (the tables keep their last complete version)"
+    )]
     Parquet(#[from] crate::materialize::Error),
     /// The Jira client could not be built.
     #[error("jira client")]
     Client(#[source] source::Error),
     /// Jira rejected the credentials.
-    #[error("Jira rejected the credentials ({endpoint}: HTTP {status}): {message}")]
+    #[error(
+        "Jira rejected the credentials ({endpoint}: HTTP {status}): {message}; check jira.email \
+         and jira.api_token (JIRA_EMAIL, JIRA_API_TOKEN); a scoped token needs the URL \
+         https://api.atlassian.com/ex/jira/<cloudId> and its read scopes (`check` lists them)"
+    )]
     Credentials {
         /// Endpoint.
         endpoint: String,
@@ -77,7 +89,11 @@ pub enum Error {
         message: String,
     },
     /// The board listing failed, so nothing can be known about deletions.
-    #[error("the board listing failed ({endpoint}, HTTP {}): {message}", status.map_or("-".to_string(), |s| s.to_string()))]
+    #[error(
+        "the board listing failed ({endpoint}, HTTP {}): {message}; nothing was changed: check \
+         jira.environment_url, the network and Jira's status, then run again",
+        status.map_or("-".to_string(), |s| s.to_string())
+    )]
     BoardListing {
         /// Endpoint.
         endpoint: String,
@@ -179,7 +195,8 @@ impl Shutdown {
 pub struct SyncOptions {
     /// Shutdown signal.
     pub shutdown: Shutdown,
-    /// Backoff base for Jira retries (tests use milliseconds).
+    /// Backoff base for Jira retries (tests use milliseconds); when set, Snowflake retries back
+    /// off from it too.
     pub backoff_base: Option<Duration>,
     /// Take over a Snowflake schema that names another installation or site.
     pub adopt_destination: bool,
@@ -224,13 +241,22 @@ pub fn enabled_tables(cfg: &Config) -> Vec<Table> {
 /// `sync`: one run into the local tables, then the Snowflake load when configured. A failed
 /// load leaves the files in the outbox and makes the run partial (exit 1).
 pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummary> {
+    // A Snowflake key that cannot be used is a configuration error: say so before any work.
+    let sf_options = load::client_options(opts);
+    if let Some(sf) = &cfg.snowflake {
+        SnowflakeClient::with_options(sf, sf_options.clone())
+            .map_err(|e| Error::Destination(error_chain(&e)))?;
+    }
     let (dd, _lock, store) = open_writer(cfg)?;
     let mut load_errors = Vec::new();
     let shutdown = &opts.shutdown;
     if cfg.snowflake.is_some() {
         let prepared = shutdown
             .abandon_on_request(async {
-                Ok(load::prepare_snapshots(cfg, &store, opts.adopt_destination).await)
+                Ok(
+                    load::prepare_snapshots_with(cfg, &store, opts.adopt_destination, &sf_options)
+                        .await,
+                )
             })
             .await?;
         if let Err(e) = prepared {
@@ -246,7 +272,13 @@ pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummar
             return Err(Error::Interrupted);
         }
         let loaded = shutdown
-            .abandon_on_request(load::load(cfg, &store, &dd, opts.adopt_destination))
+            .abandon_on_request(load::load_with(
+                cfg,
+                &store,
+                &dd,
+                opts.adopt_destination,
+                &sf_options,
+            ))
             .await?;
         match loaded {
             load::LoadOutcome::Failed { errors, .. } => load_errors = errors,

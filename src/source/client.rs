@@ -643,8 +643,25 @@ impl CheckKind {
     }
 }
 
+/// Whether a 200 body looks like Jira's answer for `kind` (a JSON object; `/myself` with an
+/// `accountId`). A proxy or web server answering HTML with 200 is not Jira.
+fn looks_like_jira(body: &[u8], kind: CheckKind) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) if kind == CheckKind::Myself => v.get("accountId").is_some(),
+        Ok(v) => v.is_object(),
+        Err(_) => false,
+    }
+}
+
 fn check_result(name: &str, answer: &Answer, kind: CheckKind) -> CheckResult {
     let (ok, message) = match answer {
+        Answer::Ok(body) if !looks_like_jira(body, kind) => (
+            false,
+            "HTTP 200 but not a Jira answer (not the expected JSON): check that \
+             jira.environment_url is the Jira site (https://<site>.atlassian.net) and not a \
+             login page or proxy"
+                .to_string(),
+        ),
         Answer::Ok(_) => (true, "ok".to_string()),
         Answer::Status {
             status: 400, body, ..

@@ -50,6 +50,14 @@ pub enum Error {
         #[source]
         source: sled::Error,
     },
+    /// The folder exists but does not hold a sled database (sled would silently start afresh).
+    #[error("state store at {path} is not a sled database: {why}")]
+    Foreign {
+        /// The state directory.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// A stored record could not be decoded.
     #[error("state store: corrupt record in tree {tree}")]
     Corrupt {
@@ -60,6 +68,33 @@ pub enum Error {
 
 /// Result alias for this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Refuse a state folder that is not empty yet is not a sled database: given a missing or foreign
+/// `conf`, sled starts a new empty database over whatever is there.
+fn check_sled_dir(dir: &Path) -> Result<()> {
+    let foreign = |why: &str| Error::Foreign {
+        path: dir.to_path_buf(),
+        why: why.to_string(),
+    };
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        return Err(foreign("it is not a directory"));
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|_| foreign("it cannot be listed"))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let conf = std::fs::read(dir.join("conf")).map_err(|_| foreign("it has no readable `conf`"))?;
+    if !conf.starts_with(b"segment_size: ") {
+        return Err(foreign("its `conf` is not a sled configuration"));
+    }
+    if !dir.join("db").is_file() {
+        return Err(foreign("it has no `db` file"));
+    }
+    Ok(())
+}
 
 /// A row as stored: its content hash, when it last changed, and its values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +210,7 @@ pub struct Store {
 impl Store {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
+        check_sled_dir(dir)?;
         let sled_err = |source| Error::Sled {
             path: dir.to_path_buf(),
             source,

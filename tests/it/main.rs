@@ -3,10 +3,12 @@
 
 mod util;
 
+mod bad_input;
 mod change_tracking;
 mod cli;
 mod crash;
 mod end_to_end;
+mod faults;
 mod fixtures;
 mod hand_written;
 mod live;
@@ -15,6 +17,7 @@ mod parquet_tools;
 mod quirks;
 mod resume;
 mod secrets;
+mod secrets_all;
 mod signals;
 mod snowflake;
 mod snowflake_crash;
