@@ -258,6 +258,38 @@ mod tests {
     }
 
     #[test]
+    fn readme_table_reference_agrees_with_schemas() {
+        let readme = include_str!("../README.md");
+        for t in Table::ALL {
+            let def = t.def();
+            let prefix = format!("| {} | ", t.name());
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("README has no table reference row for {t}"));
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            assert_eq!(cells.len(), 3, "{line}");
+            let key: Vec<&str> = cells[1].split(',').map(str::trim).collect();
+            assert_eq!(key, def.key, "{t}: key in README");
+            let columns: Vec<String> = cells[2]
+                .split(',')
+                .map(|c| c.split('(').next().unwrap_or_default().trim().to_string())
+                .collect();
+            let want: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
+            assert_eq!(columns, want, "{t}: columns in README");
+            for c in &def.columns {
+                let marked = cells[2].contains(&format!("{} (VARIANT)", c.name));
+                assert_eq!(
+                    marked,
+                    c.ty == ColumnType::Variant,
+                    "{t}.{}: VARIANT marking",
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn arrow_schema_has_declared_types() {
         let s = Table::Sprint.def().arrow_schema();
         assert_eq!(
