@@ -49,7 +49,7 @@ else
         "fakesnow[server]==$FAKESNOW_VERSION" \
         "snowflake-connector-python==$CONNECTOR_VERSION" \
         "moto[server]==$MOTO_VERSION" \
-        pyarrow duckdb
+        pyarrow==26.0.1 duckdb==2.0.1
     python_installed || { echo "python test tool installation failed" >&2; exit 1; }
     echo "python test tools installed in $venv"
 fi

@@ -186,7 +186,8 @@ pub async fn demo(cfg: &Config, boards: usize, issues_per_board: usize, seed: u6
         ca_file: None,
     });
     eprintln!(
-        "demo: simulated Jira site with {boards} boards at {} → {}",
+        "demo: simulated Jira site with {boards} boards (a few hidden from the token and a few with \
+         unreadable configuration, as on real sites) at {} → {}",
         sim.base_url(),
         demo_cfg.data_dir.display()
     );
@@ -237,9 +238,9 @@ pub async fn demo(cfg: &Config, boards: usize, issues_per_board: usize, seed: u6
     }
 }
 
-/// Print the first `limit` rows of a Parquet file as aligned text.
+/// Print the first `limit` rows of a Parquet file as tab-separated text, one column per header
+/// field (timestamps as RFC 3339 UTC, NULL as `NULL`).
 pub fn print_table(path: &Path, limit: usize) -> Result<(), crate::materialize::Error> {
-    use arrow_cast::display::{ArrayFormatter, FormatOptions};
     let batches = crate::materialize::read_file(path)?;
     let mut out = std::io::stdout().lock();
     let Some(first) = batches.first() else {
@@ -252,22 +253,44 @@ pub fn print_table(path: &Path, limit: usize) -> Result<(), crate::materialize::
         .map(|f| f.name().clone())
         .collect();
     let _ = writeln!(out, "{}", names.join("\t"));
-    let opts = FormatOptions::default().with_null("NULL");
     let mut printed = 0;
     for b in &batches {
-        let fmts: Vec<_> = b
-            .columns()
-            .iter()
-            .filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).ok())
-            .collect();
         for i in 0..b.num_rows() {
             if printed >= limit {
                 return Ok(());
             }
-            let cells: Vec<String> = fmts.iter().map(|f| f.value(i).to_string()).collect();
+            let cells: Vec<String> = b
+                .columns()
+                .iter()
+                .map(|c| format_cell(c.as_ref(), i))
+                .collect();
             let _ = writeln!(out, "{}", cells.join("\t"));
             printed += 1;
         }
     }
     Ok(())
+}
+
+/// One cell as text. Timestamps are formatted here: arrow's formatter needs the `chrono-tz`
+/// feature for the named zone "UTC" our files carry.
+fn format_cell(column: &dyn arrow_array::Array, row: usize) -> String {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampMicrosecondType;
+    use arrow_cast::display::{ArrayFormatter, FormatOptions};
+
+    if column.is_null(row) {
+        return "NULL".into();
+    }
+    if let arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) =
+        column.data_type()
+    {
+        let micros = column.as_primitive::<TimestampMicrosecondType>().value(row);
+        return chrono::DateTime::from_timestamp_micros(micros)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_else(|| micros.to_string());
+    }
+    match ArrayFormatter::try_new(column, &FormatOptions::default()) {
+        Ok(f) => f.value(row).to_string(),
+        Err(_) => "?".into(),
+    }
 }

@@ -18,7 +18,12 @@ use crate::schema::Table;
 /// credentials, board listing, lock held, data directory unwritable); 130 interrupted by
 /// SIGINT/SIGTERM after leaving consistent state.
 #[derive(Debug, Parser)]
-#[command(name = "jira-agile-sync", version)]
+#[command(
+    name = "jira-agile-sync",
+    version,
+    after_help = "Exit codes: 0 success; 1 finished but a board listing, table or the Snowflake \
+                  load failed; 2 could not start or go on; 130 interrupted (sync)."
+)]
 pub struct Cli {
     /// Config file (default: ./jira-agile-sync.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -112,6 +117,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -346,7 +346,7 @@ impl Config {
     ) -> Result<Config> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Parse {
             path: base.join("<config>"),
-            message: e.message().to_string(),
+            message: describe_toml_error(text, &e),
         })?;
         Config::from_raw(raw, base, env, overrides)
     }
@@ -400,8 +400,58 @@ fn read_file(path: &Path) -> Result<RawConfig> {
     })?;
     toml::from_str(&text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
-        message: e.message().to_string(),
+        message: describe_toml_error(&text, &e),
     })
+}
+
+/// toml's message with the line and the dotted key it concerns. Only key names and the line
+/// number are quoted from the file, never a value (it may be a secret).
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = redact_value(e.message());
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let lines: Vec<&str> = text.lines().collect();
+    let key = lines.get(line_no - 1).and_then(|l| {
+        let (k, _) = l.split_once('=')?;
+        let k = k.trim();
+        if k.is_empty() || k.starts_with('#') {
+            return None;
+        }
+        let section = lines[..line_no - 1].iter().rev().find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .map(|r| r.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        });
+        Some(match section {
+            Some(sec) => format!("{sec}.{k}"),
+            None => k.to_string(),
+        })
+    });
+    match key {
+        Some(k) => format!("line {line_no}, key `{k}`: {message}"),
+        None => format!("line {line_no}: {message}"),
+    }
+}
+
+/// serde names the offending value in type errors (`invalid type: string "…"`): keep only its
+/// kind, since the value may be a secret.
+fn redact_value(msg: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            let kind = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(',');
+            let expected = rest.find(", expected").map_or("", |i| &rest[i..]);
+            return format!("{prefix}{kind}{expected}");
+        }
+    }
+    msg.to_string()
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -559,7 +609,17 @@ fn ingestion_config(raw: RawIngestion) -> Result<IngestionConfig> {
                 _ => {
                     return Err(invalid(
                         "ingestion.enabled_tables",
-                        format!("unknown table `{t}`; allowed: BOARD_ISSUE, BOARD_PROJECT, SPRINT"),
+                        if t.eq_ignore_ascii_case("BOARD") || t.eq_ignore_ascii_case("BOARD_SPRINT")
+                        {
+                            format!(
+                                "`{t}` cannot be listed: BOARD is always synced and BOARD_SPRINT \
+                                 follows SPRINT; allowed: BOARD_ISSUE, BOARD_PROJECT, SPRINT"
+                            )
+                        } else {
+                            format!(
+                                "unknown table `{t}`; allowed: BOARD_ISSUE, BOARD_PROJECT, SPRINT"
+                            )
+                        },
                     ))
                 }
             }
@@ -571,6 +631,14 @@ fn ingestion_config(raw: RawIngestion) -> Result<IngestionConfig> {
     }
     if let Some(s) = raw.merge_interval {
         cfg.merge_interval = parse_duration("ingestion.merge_interval", &s)?;
+    }
+    for (key, d) in [
+        ("ingestion.sync_interval", cfg.sync_interval),
+        ("ingestion.merge_interval", cfg.merge_interval),
+    ] {
+        if d < Duration::from_secs(1) {
+            return Err(invalid(key, "must be at least 1s"));
+        }
     }
     if let Some(s) = raw.resume_max_age {
         cfg.resume_max_age = parse_duration("ingestion.resume_max_age", &s)?;
@@ -771,6 +839,21 @@ api_token = "tok-SECRET-123"
     fn unknown_key_is_named() {
         let err = load("[jira]\nemial = \"x\"\n", &[]).expect_err("unknown key");
         assert!(err.to_string().contains("emial"), "{err}");
+    }
+
+    #[test]
+    fn type_error_names_dotted_key_and_line_but_not_the_value() {
+        let err = load(
+            "[jira]\nemail = \"a@b.c\"\nmax_retries = \"SECRETVALUE\"\n",
+            &[],
+        )
+        .expect_err("wrong type");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("line 3") && msg.contains("jira.max_retries"),
+            "{msg}"
+        );
+        assert!(!msg.contains("SECRETVALUE"), "{msg}");
     }
 
     #[test]

@@ -124,6 +124,56 @@ fn demo_prints_rows_per_table_and_writes_parquet() {
     );
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 4, "header plus 3 rows: {out}");
+    // Every row has a value under every header field, timestamps included.
+    for t in [
+        "BOARD",
+        "BOARD_PROJECT",
+        "SPRINT",
+        "BOARD_SPRINT",
+        "BOARD_ISSUE",
+    ] {
+        let (code, out, err) = run(
+            &[
+                "--data-dir",
+                "data/demo",
+                "snapshots",
+                "show",
+                t,
+                "--limit",
+                "50",
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{err}");
+        let mut lines = out.lines();
+        let header = lines.next().expect("header").split('\t').count();
+        for line in lines {
+            assert_eq!(line.split('\t').count(), header, "{t}: {line}");
+        }
+    }
+    let (_, out, _) = run(
+        &[
+            "--data-dir",
+            "data/demo",
+            "snapshots",
+            "show",
+            "SPRINT",
+            "--limit",
+            "50",
+        ],
+        dir.path(),
+    );
+    let header: Vec<&str> = out.lines().next().expect("header").split('\t').collect();
+    let changed = header
+        .iter()
+        .position(|h| *h == "_CHANGED_AT")
+        .expect("_CHANGED_AT");
+    let row: Vec<&str> = out.lines().nth(1).expect("a sprint").split('\t').collect();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(row[changed]).is_ok(),
+        "timestamps print as RFC 3339: {}",
+        row[changed]
+    );
     let (code, out, _) = run(&["--data-dir", "data/demo", "status"], dir.path());
     assert_eq!(code, 0);
     assert!(out.contains("ok"), "{out}");

@@ -630,8 +630,14 @@ fn gunzip_if_compressed(bytes: Bytes) -> Result<Bytes> {
     Ok(Bytes::from(out))
 }
 
-fn auth_header(token: &Secret<String>) -> String {
-    format!("Snowflake Token=\"{}\"", token.expose())
+/// The session's `Authorization` value, marked sensitive so that no HTTP-layer log or `Debug`
+/// output shows it.
+fn auth_header(token: &Secret<String>) -> reqwest::header::HeaderValue {
+    let text = format!("Snowflake Token=\"{}\"", token.expose());
+    let mut value = reqwest::header::HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Snowflake Token=\"\""));
+    value.set_sensitive(true);
+    value
 }
 
 /// The request URL of attempt `attempt`: retries say so, keeping the same request id.
