@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use jira_agile_sync::config::{Config, SnowflakeAuth, SnowflakeConfig};
+use jira_agile_sync::config::{Config, SnowflakeConfig};
 use jira_agile_sync::destination::snowflake::testkit::FakeSnow;
 use jira_agile_sync::destination::snowflake::SnowflakeClient;
 use jira_agile_sync::pipeline;
@@ -84,24 +84,13 @@ struct Harness {
 /// The binary's config: the simulator, fakesnow with the token strategy, retention high enough
 /// that every journal file written stays for the `_SEQ` check.
 fn write_config(dir: &Path, base_url: &str, sf: &SnowflakeConfig) -> PathBuf {
-    let SnowflakeAuth::ManagedToken { token_file, .. } = &sf.auth else {
-        panic!("token strategy expected");
-    };
     let path = dir.join("crash.toml");
     let text = format!(
         "[jira]\nenvironment_url = \"{base_url}\"\nemail = \"{}\"\napi_token = \"{}\"\n\
-         request_timeout = \"60s\"\n\n[ingestion]\nkeep_runs = 100000\nmax_concurrency = 2\n\n\
-         [snowflake]\nauthentication_strategy = \"SNOWFLAKE_MANAGED_TOKEN\"\n\
-         token_file = \"{}\"\nbase_url = \"{}\"\ndatabase = \"{}\"\nschema = \"{}\"\n\
-         role = \"{}\"\nwarehouse = \"{}\"\n",
+         request_timeout = \"60s\"\n\n[ingestion]\nkeep_runs = 100000\nmax_concurrency = 2\n\n{}",
         util::EMAIL,
         util::TOKEN,
-        token_file.display(),
-        sf.base_url,
-        sf.database,
-        sf.schema,
-        sf.role,
-        sf.warehouse
+        util::fakesnow_toml(sf)
     );
     std::fs::write(&path, text).expect("write config");
     path

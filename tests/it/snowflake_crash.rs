@@ -101,38 +101,13 @@ impl Install {
 }
 
 fn write_config(path: &Path, jira_url: &str, sf: &SnowflakeConfig) {
-    let token_file = match &sf.auth {
-        jira_agile_sync::config::SnowflakeAuth::ManagedToken { token_file, .. } => {
-            token_file.clone()
-        }
-        other => panic!("tests use the token strategy, not {other:?}"),
-    };
-    // `{:?}` of these plain strings is a valid TOML basic string.
     let text = format!(
-        "[jira]\n\
-         environment_url = {:?}\n\
-         email = {:?}\n\
-         api_token = {:?}\n\
-         request_timeout = \"5s\"\n\
-         max_retries = 2\n\
-         \n\
-         [snowflake]\n\
-         database = {:?}\n\
-         schema = {:?}\n\
-         role = {:?}\n\
-         warehouse = {:?}\n\
-         authentication_strategy = \"SNOWFLAKE_MANAGED_TOKEN\"\n\
-         token_file = {:?}\n\
-         base_url = {:?}\n",
+        "[jira]\nenvironment_url = {:?}\nemail = {:?}\napi_token = {:?}\n\
+         request_timeout = \"5s\"\nmax_retries = 2\n\n{}",
         jira_url,
         util::EMAIL,
         util::TOKEN,
-        sf.database,
-        sf.schema,
-        sf.role,
-        sf.warehouse,
-        token_file.display().to_string(),
-        sf.base_url.as_str(),
+        util::fakesnow_toml(sf)
     );
     std::fs::write(path, text).expect("config file");
 }

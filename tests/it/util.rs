@@ -261,6 +261,24 @@ pub(crate) fn write_config(dir: &Path, base_url: &str, ingestion: &str) -> PathB
     path
 }
 
+/// The `[snowflake]` section of a config file for fakesnow with the token strategy (`{:?}` of
+/// these plain strings is a valid TOML basic string).
+pub(crate) fn fakesnow_toml(sf: &jira_agile_sync::config::SnowflakeConfig) -> String {
+    let jira_agile_sync::config::SnowflakeAuth::ManagedToken { token_file, .. } = &sf.auth else {
+        panic!("tests use the token strategy for fakesnow");
+    };
+    format!(
+        "[snowflake]\nauthentication_strategy = \"SNOWFLAKE_MANAGED_TOKEN\"\ntoken_file = {:?}\n\
+         base_url = {:?}\ndatabase = {:?}\nschema = {:?}\nrole = {:?}\nwarehouse = {:?}\n",
+        token_file.display().to_string(),
+        sf.base_url.as_str(),
+        sf.database,
+        sf.schema,
+        sf.role,
+        sf.warehouse
+    )
+}
+
 /// The binary with a config file and data directory, a clean environment, and an optional
 /// failpoint (`JIRA_AGILE_SYNC_FAILPOINT`).
 pub(crate) fn command(config: &Path, data_dir: &Path, failpoint: Option<&str>) -> Command {
