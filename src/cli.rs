@@ -194,6 +194,13 @@ async fn sync(cfg: &Config, adopt_destination: bool) -> u8 {
 }
 
 fn reset(cfg: &Config) -> u8 {
+    if !DataDir::new(&cfg.data_dir).state().exists() {
+        println!(
+            "nothing to reset: {} holds no ingestion state",
+            cfg.data_dir.display()
+        );
+        return 0;
+    }
     let result = pipeline::open_writer(cfg).and_then(|(_dd, _lock, store)| pipeline::reset(&store));
     match result {
         Ok(()) => {
@@ -307,12 +314,25 @@ fn status(cfg: &Config, json: bool) -> u8 {
         "outbox: {} files, {} rows",
         status.outbox.files, status.outbox.rows
     );
-    let _ = writeln!(
-        out,
-        "last load: {} {}",
-        status.last_load.status.as_deref().unwrap_or("-"),
-        status.last_load.at.as_deref().unwrap_or("")
-    );
+    match (
+        status.last_load.status.as_deref(),
+        status.last_load.at.as_deref(),
+    ) {
+        (Some("none") | None, _) if cfg.snowflake.is_none() => {
+            let _ = writeln!(out, "last load: no Snowflake destination configured");
+        }
+        (state, at) => {
+            let _ = writeln!(
+                out,
+                "last load: {}{}",
+                state.unwrap_or("-"),
+                at.map(|a| format!(" at {a}")).unwrap_or_default()
+            );
+        }
+    }
+    if let Some(e) = &status.last_load.error {
+        let _ = writeln!(out, "last load error: {e}");
+    }
     for f in &status.failed_boards {
         let _ = writeln!(
             out,
@@ -348,6 +368,14 @@ fn snapshots(cfg: &Config, what: SnapshotsCommand) -> u8 {
     match what {
         SnapshotsCommand::List => {
             let mut out = std::io::stdout().lock();
+            if !dd.tables().exists() {
+                let _ = writeln!(
+                    out,
+                    "no tables yet in {}; run `sync` (or `demo`) first",
+                    dd.root().display()
+                );
+                return 0;
+            }
             let _ = writeln!(out, "{:<48} {:>10} {:>12}", "file", "rows", "bytes");
             for t in Table::ALL {
                 let p = dd.table_file(t);
