@@ -586,6 +586,12 @@ async fn fetch_and_commit(
     let c = store.delete_boards(&vanished, &children, cp.started_at)?;
     note_changes(&c, &mut changed_tables);
     counts.add(&c);
+    if !failed.contains(&Table::Board) {
+        // Rows of unlisted boards left in a child table while it was switched off.
+        let c = store.delete_unlisted_children(&listed, &children, cp.started_at)?;
+        note_changes(&c, &mut changed_tables);
+        counts.add(&c);
+    }
     if enabled.contains(&Table::Sprint) && !failed.contains(&Table::Sprint) {
         let c = store.delete_orphan_sprints(cp.started_at)?;
         note_changes(&c, &mut changed_tables);

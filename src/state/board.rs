@@ -287,6 +287,49 @@ impl Store {
         Ok(counts)
     }
 
+    /// Board ids that hold rows in a board-child table (one seek per board, not a full scan).
+    pub fn child_board_ids(&self, table: Table) -> Result<BTreeSet<i64>> {
+        let tree = &self.rows[&table];
+        let mut out = BTreeSet::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some(item) = tree.range(from.clone()..).next() {
+            let (k, _) = item.map_err(|e| self.err(e))?;
+            let Some(board) = k.get(..8).and_then(RowKey::decode).map(|r| r.first()) else {
+                break;
+            };
+            out.insert(board);
+            let Some(next) = board.checked_add(1) else {
+                break;
+            };
+            from = RowKey(vec![next]).encode();
+        }
+        Ok(out)
+    }
+
+    /// Delete the rows of boards that a complete board listing does not show from the given
+    /// board-child tables, whether or not a BOARD row is still stored for them: a table that was
+    /// switched off while its board was deleted keeps that board's rows, and they must go once
+    /// the table is switched on again.
+    pub fn delete_unlisted_children(
+        &self,
+        listed: &BTreeSet<i64>,
+        child_tables: &[Table],
+        at: i64,
+    ) -> Result<CommitCounts> {
+        let mut counts = CommitCounts::default();
+        for &t in child_tables {
+            for board_id in self.child_board_ids(t)?.difference(listed) {
+                let mut w = Writes::default();
+                for key in self.board_child_hashes(t, *board_id)?.into_keys() {
+                    counts.get(t).deleted += 1;
+                    self.stage_delete(&mut w, t, key, at)?;
+                }
+                self.apply(&w)?;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Delete SPRINT rows that no BOARD_SPRINT link points at any more.
     pub fn delete_orphan_sprints(&self, at: i64) -> Result<CommitCounts> {
         let mut counts = CommitCounts::default();

@@ -7,6 +7,7 @@ mod bad_input;
 mod change_tracking;
 mod cli;
 mod crash;
+mod edge_cases;
 mod end_to_end;
 mod faults;
 mod fixtures;
