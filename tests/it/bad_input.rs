@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jira_agile_sync::schema::Table;
-use jira_agile_sync::simulator::{Simulator, Site, SiteSpec};
+use jira_agile_sync::simulator::Simulator;
 
 use crate::faults::table_hashes;
 use crate::util::{self, EMAIL, TOKEN};
@@ -151,13 +151,7 @@ fn snowflake_section(strategy: &str, extra: &str, port: u16) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_config_each_exit_2_naming_the_key_and_leave_tables_intact() {
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 11,
-        boards: 4,
-        issues_per_board: 5,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(11, 4, 5)).await;
     let url = sim.base_url();
     let mut bench = Bench::new(&sim).await;
     let dead = closed_port();
@@ -280,13 +274,7 @@ async fn bad_config_each_exit_2_naming_the_key_and_leave_tables_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_environment_each_exit_2_with_the_fix_and_leave_tables_intact() {
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 12,
-        boards: 4,
-        issues_per_board: 5,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(12, 4, 5)).await;
     let url = sim.base_url();
     let mut bench = Bench::new(&sim).await;
     let good = bench.config("ok.toml", &url, "");

@@ -15,7 +15,7 @@ use jira_agile_sync::destination::snowflake::testkit::FakeSnow;
 use jira_agile_sync::destination::snowflake::SnowflakeClient;
 use jira_agile_sync::pipeline;
 use jira_agile_sync::schema::Table;
-use jira_agile_sync::simulator::{Simulator, Site, SiteSpec};
+use jira_agile_sync::simulator::Simulator;
 use rand::Rng;
 
 use crate::snowflake::{read_snowflake, snowflake_config};
@@ -111,13 +111,7 @@ fn command(conf: &Path, data: &Path, failpoint: Option<&str>) -> std::process::C
 
 impl Harness {
     async fn start(fs: &FakeSnow, tmp: &Path) -> Harness {
-        let sim = util::start(Site::generate(&SiteSpec {
-            seed: 11,
-            boards: 6,
-            issues_per_board: 6,
-            ..SiteSpec::demo()
-        }))
-        .await;
+        let sim = util::start(util::site(11, 6, 6)).await;
         let data = tmp.join("data");
         let sf = snowflake_config(fs, tmp);
         let conf = write_config(tmp, &sim.base_url(), &sf);

@@ -4,7 +4,6 @@ use jira_agile_sync::config::OversizedValueStrategy;
 use jira_agile_sync::destination::snowflake::testkit::FakeSnow;
 use jira_agile_sync::pipeline::{self, DataDir, RunStatus, Status};
 use jira_agile_sync::schema::Table;
-use jira_agile_sync::simulator::{Site, SiteSpec};
 
 use crate::snowflake::{assert_destination_matches_local, read_snowflake, snowflake_config};
 use crate::util::{self, read_table};
@@ -12,13 +11,7 @@ use crate::util::{self, read_table};
 const BIG: usize = 17 * 1000 * 1000;
 
 async fn site_with_big_goal() -> (jira_agile_sync::simulator::Simulator, i64) {
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 21,
-        boards: 5,
-        issues_per_board: 5,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(21, 5, 5)).await;
     let sprint = sim
         .site()
         .boards()

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use jira_agile_sync::simulator::{BoardKind, Site, SiteSpec};
+use jira_agile_sync::simulator::BoardKind;
 
 use crate::util::{self, bin, EMAIL, TOKEN};
 
@@ -82,12 +82,7 @@ fn scanner_finds_each_secret_form_in_a_planted_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_and_data_dir_hold_no_secret() {
-    let mut site = Site::generate(&SiteSpec {
-        seed: 5,
-        boards: 6,
-        issues_per_board: 20,
-        ..SiteSpec::demo()
-    });
+    let mut site = util::site(5, 6, 20);
     let scrum = site.add_board(BoardKind::Scrum, "Secret-free board", None);
     let p = site.add_project("SEC", "Secrets");
     site.add_issue(scrum, p);

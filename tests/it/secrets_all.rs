@@ -9,7 +9,6 @@ use std::process::Command;
 
 use base64::Engine as _;
 use jira_agile_sync::destination::snowflake::testkit::FakeSnow;
-use jira_agile_sync::simulator::{Site, SiteSpec};
 
 use crate::faults::Proxy;
 use crate::util::{self, EMAIL, TOKEN};
@@ -60,13 +59,7 @@ fn has_jwt(text: &str) -> bool {
 async fn runs_with_snowflake_and_failures_leak_no_secret() {
     let Some(fs) = FakeSnow::start() else { return };
     let proxy = Proxy::start(fs.base_url()).await;
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 21,
-        boards: 5,
-        issues_per_board: 8,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(21, 5, 8)).await;
     let boards: Vec<i64> = sim.site().boards().map(|b| b.id).collect();
     let work = tempfile::tempdir().expect("tempdir");
     let keys = work.path().join("keys");

@@ -7,18 +7,13 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use jira_agile_sync::schema::Table;
-use jira_agile_sync::simulator::{Simulator, Site, SiteSpec};
+use jira_agile_sync::simulator::{Simulator, Site};
 use jira_agile_sync::state::Store;
 
 use crate::util::{self, run_bin};
 
 fn site() -> Site {
-    Site::generate(&SiteSpec {
-        seed: 21,
-        boards: 6,
-        issues_per_board: 6,
-        ..SiteSpec::demo()
-    })
+    util::site(21, 6, 6)
 }
 
 fn visible_boards(sim: &Simulator) -> Vec<i64> {

@@ -11,7 +11,6 @@ use jira_agile_sync::destination::snowflake::testkit::FakeSnow;
 use jira_agile_sync::destination::snowflake::SnowflakeClient;
 use jira_agile_sync::pipeline::{self, RunStatus};
 use jira_agile_sync::schema::{ColumnType, Table};
-use jira_agile_sync::simulator::{Site, SiteSpec};
 
 use crate::util::{self, read_table, Rows};
 
@@ -117,13 +116,7 @@ pub(crate) async fn assert_destination_matches_local(sf: &SnowflakeConfig, dir: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_edits_and_reset_keep_snowflake_equal_to_local_tables() {
     let Some(fs) = FakeSnow::start() else { return };
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 5,
-        boards: 10,
-        issues_per_board: 15,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(5, 10, 15)).await;
     let injection = "x'); DROP TABLE \"BOARD\"; --";
     let first_board = sim.site().boards().next().map(|b| b.id).expect("a board");
     sim.edit(|s| s.rename_board(first_board, injection));
@@ -220,13 +213,7 @@ async fn load_edits_and_reset_keep_snowflake_equal_to_local_tables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_outbox_sends_no_statement() {
     let Some(fs) = FakeSnow::start() else { return };
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 6,
-        boards: 4,
-        issues_per_board: 5,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(6, 4, 5)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = util::config(&sim.base_url(), dir.path());
     cfg.snowflake = Some(snowflake_config(&fs, dir.path()));
@@ -283,13 +270,7 @@ async fn empty_outbox_sends_no_statement() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destination_behind_the_schema_version_gets_the_column_and_it_fills() {
     let Some(fs) = FakeSnow::start() else { return };
-    let sim = util::start(Site::generate(&SiteSpec {
-        seed: 9,
-        boards: 6,
-        issues_per_board: 5,
-        ..SiteSpec::demo()
-    }))
-    .await;
+    let sim = util::start(util::site(9, 6, 5)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = util::config(&sim.base_url(), dir.path());
     let sf = snowflake_config(&fs, dir.path());

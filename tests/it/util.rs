@@ -28,6 +28,16 @@ pub(crate) fn auth() -> SimAuth {
     }
 }
 
+/// A generated site of `boards` boards with about `issues_per_board` issues each.
+pub(crate) fn site(seed: u64, boards: usize, issues_per_board: usize) -> Site {
+    Site::generate(&jira_agile_sync::simulator::SiteSpec {
+        seed,
+        boards,
+        issues_per_board,
+        ..jira_agile_sync::simulator::SiteSpec::demo()
+    })
+}
+
 pub(crate) async fn start(site: Site) -> Simulator {
     Simulator::start(site, auth())
         .await
