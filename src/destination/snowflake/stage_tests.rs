@@ -142,6 +142,40 @@ fn journal_file(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
     file
 }
 
+/// Where the stage folder `STAGE_PATH` puts the file `7.parquet` in every mock stage.
+const STAGED_KEY: &str = "stages/acct1/BOARD/7/7.parquet";
+
+/// Upload `bytes` as `7.parquet` with `client`; returns the local file's path.
+async fn upload(client: &SnowflakeClient, dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+    let file = journal_file(dir, bytes);
+    client.put_file(&file, STAGE_PATH).await.unwrap();
+    file
+}
+
+/// The bytes of the staged file, after checking it is the only object in `store`.
+async fn staged_bytes(store: &dyn ObjectStore) -> Vec<u8> {
+    assert_eq!(all_keys(store).await, vec![STAGED_KEY.to_string()]);
+    store
+        .get(&STAGED_KEY.into())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+/// An upload into a stage whose bucket or container does not exist: the error.
+async fn failed_upload(snowflake: &MockSnowflake) -> Error {
+    let dir = tempfile::tempdir().unwrap();
+    let file = journal_file(dir.path(), b"PAR1");
+    snowflake
+        .client()
+        .put_file(&file, STAGE_PATH)
+        .await
+        .unwrap_err()
+}
+
 // ---------------------------------------------------------------------------------------------
 // S3 (moto)
 
@@ -205,27 +239,10 @@ async fn s3_stage_receives_the_named_file_under_the_stage_prefix() {
     let snowflake = MockSnowflake::start(s3_stage_info(&moto)).await;
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(70_000);
-    let file = journal_file(dir.path(), &bytes);
 
-    snowflake
-        .client()
-        .put_file(&file, STAGE_PATH)
-        .await
-        .unwrap();
+    let file = upload(&snowflake.client(), dir.path(), &bytes).await;
 
-    let store = moto_bucket(&moto);
-    assert_eq!(
-        all_keys(&store).await,
-        vec!["stages/acct1/BOARD/7/7.parquet".to_string()]
-    );
-    let got = store
-        .get(&"stages/acct1/BOARD/7/7.parquet".into())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(got.as_ref(), bytes.as_slice());
+    assert_eq!(staged_bytes(&moto_bucket(&moto)).await, bytes);
     let statements = snowflake.statements();
     assert_eq!(statements.len(), 1);
     assert!(statements[0].starts_with(&format!("PUT 'file://{}' ", file.display())));
@@ -241,22 +258,25 @@ async fn s3_large_file_goes_up_in_parts() {
     let dir = tempfile::tempdir().unwrap();
     // 5 MiB is S3's smallest part: 12 MiB makes parts of 5, 5 and 2 MiB.
     let bytes = content(12 * 1024 * 1024);
-    let file = journal_file(dir.path(), &bytes);
     let client = snowflake.client().with_upload_limits(UploadLimits {
         multipart_threshold: 6 * 1024 * 1024,
         part_size: 5 * 1024 * 1024,
     });
 
-    client.put_file(&file, STAGE_PATH).await.unwrap();
+    upload(&client, dir.path(), &bytes).await;
 
     let store = moto_bucket(&moto);
-    let key = "stages/acct1/BOARD/7/7.parquet".into();
     // A multipart object's ETag ends in "-<number of parts>".
-    let etag = store.head(&key).await.unwrap().e_tag.unwrap_or_default();
+    let etag = store
+        .head(&STAGED_KEY.into())
+        .await
+        .unwrap()
+        .e_tag
+        .unwrap_or_default();
     assert!(etag.trim_matches('"').ends_with("-3"), "etag {etag}");
-    let got = store.get(&key).await.unwrap().bytes().await.unwrap();
+    let got = staged_bytes(&store).await;
     assert_eq!(got.len(), bytes.len());
-    assert!(got.as_ref() == bytes.as_slice());
+    assert!(got == bytes);
 }
 
 #[tokio::test]
@@ -266,14 +286,8 @@ async fn s3_failure_names_no_secret() {
     };
     // No bucket created: the upload fails.
     let snowflake = MockSnowflake::start(s3_stage_info(&moto)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = journal_file(dir.path(), b"PAR1");
 
-    let err = snowflake
-        .client()
-        .put_file(&file, STAGE_PATH)
-        .await
-        .unwrap_err();
+    let err = failed_upload(&snowflake).await;
 
     assert!(matches!(err, Error::ObjectStore { .. }), "{err:?}");
     let text = format!("{err:?} {}", error_chain(&err));
@@ -374,27 +388,10 @@ async fn azure_stage_receives_the_named_file_in_the_container() {
     let snowflake = MockSnowflake::start(azure_stage_info(&azurite)).await;
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(90_001);
-    let file = journal_file(dir.path(), &bytes);
 
-    snowflake
-        .client()
-        .put_file(&file, STAGE_PATH)
-        .await
-        .unwrap();
+    upload(&snowflake.client(), dir.path(), &bytes).await;
 
-    let store = azurite_container(&azurite);
-    assert_eq!(
-        all_keys(&store).await,
-        vec!["stages/acct1/BOARD/7/7.parquet".to_string()]
-    );
-    let got = store
-        .get(&"stages/acct1/BOARD/7/7.parquet".into())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(got.as_ref(), bytes.as_slice());
+    assert_eq!(staged_bytes(&azurite_container(&azurite)).await, bytes);
 }
 
 #[tokio::test]
@@ -406,17 +403,16 @@ async fn azure_large_file_goes_up_in_blocks() {
     let snowflake = MockSnowflake::start(azure_stage_info(&azurite)).await;
     let dir = tempfile::tempdir().unwrap();
     let bytes = content(3 * 1024 * 1024 + 512 * 1024);
-    let file = journal_file(dir.path(), &bytes);
     let client = snowflake.client().with_upload_limits(UploadLimits {
         multipart_threshold: 1024 * 1024,
         part_size: 1024 * 1024,
     });
 
-    client.put_file(&file, STAGE_PATH).await.unwrap();
+    upload(&client, dir.path(), &bytes).await;
 
     // The committed block list shows the parts: 1 + 1 + 1 + 0.5 MiB.
     let url = format!(
-        "{}/{AZURE_CONTAINER}/stages/acct1/BOARD/7/7.parquet{}&comp=blocklist&blocklisttype=committed",
+        "{}/{AZURE_CONTAINER}/{STAGED_KEY}{}&comp=blocklist&blocklisttype=committed",
         azurite.account_url(),
         emulator_sas()
     );
@@ -430,14 +426,7 @@ async fn azure_large_file_goes_up_in_blocks() {
         .await
         .unwrap();
     assert_eq!(list.matches("<Block>").count(), 4, "{list}");
-    let got = azurite_container(&azurite)
-        .get(&"stages/acct1/BOARD/7/7.parquet".into())
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert!(got.as_ref() == bytes.as_slice());
+    assert!(staged_bytes(&azurite_container(&azurite)).await == bytes);
 }
 
 #[tokio::test]
@@ -447,14 +436,8 @@ async fn azure_failure_names_no_sas_signature() {
     };
     // No container created: the upload fails.
     let snowflake = MockSnowflake::start(azure_stage_info(&azurite)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = journal_file(dir.path(), b"PAR1");
 
-    let err = snowflake
-        .client()
-        .put_file(&file, STAGE_PATH)
-        .await
-        .unwrap_err();
+    let err = failed_upload(&snowflake).await;
 
     assert!(matches!(err, Error::ObjectStore { .. }), "{err:?}");
     let sas = emulator_sas();
