@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::HeaderMap;
@@ -19,9 +18,8 @@ use object_store::{ClientOptions as StoreClientOptions, ObjectStore};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::testkit::{Azurite, Moto};
+use super::testkit::{fast_options, token_config, Azurite, MockBase, Moto};
 use super::{ClientOptions, Error, SnowflakeClient, UploadLimits};
-use crate::config::{OversizedValueStrategy, SnowflakeAuth, SnowflakeConfig};
 
 const STAGE_PATH: &str = "@\"DB\".\"S\".\"_JAS_STAGE\"/BOARD/7/";
 
@@ -71,9 +69,7 @@ async fn gcs_put(
 
 struct MockSnowflake {
     seen: Shared,
-    base: url::Url,
-    _dir: tempfile::TempDir,
-    token_file: std::path::PathBuf,
+    mock: MockBase,
 }
 
 impl MockSnowflake {
@@ -87,40 +83,17 @@ impl MockSnowflake {
             .route("/queries/v1/query-request", post(query))
             .route("/gcs/{*path}", put(gcs_put))
             .with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let dir = tempfile::tempdir().unwrap();
-        let token_file = dir.path().join("token");
-        std::fs::write(&token_file, "oauth-1\n").unwrap();
         MockSnowflake {
             seen,
-            base: url::Url::parse(&format!("http://{addr}/")).unwrap(),
-            _dir: dir,
-            token_file,
+            mock: MockBase::serve(app).await,
         }
     }
 
     fn client(&self) -> SnowflakeClient {
-        let cfg = SnowflakeConfig {
-            database: "DB".to_string(),
-            schema: "S".to_string(),
-            role: "R".to_string(),
-            warehouse: "WH".to_string(),
-            auth: SnowflakeAuth::ManagedToken {
-                account: None,
-                token_file: self.token_file.clone(),
-            },
-            base_url: self.base.clone(),
-            oversized_value_strategy: OversizedValueStrategy::FailTable,
-        };
+        let cfg = token_config(self.mock.base.clone(), "DB", "S", &self.mock.token_file);
         let options = ClientOptions {
-            request_timeout: Duration::from_secs(30),
             max_retries: 1,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            query_deadline: Duration::from_secs(20),
-            poll_interval: Duration::from_millis(5),
+            ..fast_options()
         };
         SnowflakeClient::with_options(&cfg, options).unwrap()
     }
@@ -472,7 +445,7 @@ fn gcs_stage_info(snowflake_base: &url::Url, creds: Value) -> Value {
 async fn gcs_without_presigned_url_puts_with_the_access_token() {
     let snowflake = MockSnowflake::start(Value::Null).await;
     let info = gcs_stage_info(
-        &snowflake.base,
+        &snowflake.mock.base,
         json!({ "GCS_ACCESS_TOKEN": "ya29.gcs-token" }),
     );
     snowflake.seen.lock().unwrap().stage_info = info;
@@ -497,7 +470,7 @@ async fn gcs_without_presigned_url_puts_with_the_access_token() {
 #[tokio::test]
 async fn gcs_without_presigned_url_or_token_is_refused() {
     let snowflake = MockSnowflake::start(Value::Null).await;
-    let info = gcs_stage_info(&snowflake.base, json!({}));
+    let info = gcs_stage_info(&snowflake.mock.base, json!({}));
     snowflake.seen.lock().unwrap().stage_info = info;
     let dir = tempfile::tempdir().unwrap();
     let file = journal_file(dir.path(), b"PAR1");
@@ -519,8 +492,12 @@ async fn gcs_without_presigned_url_or_token_is_refused() {
 #[tokio::test]
 async fn gcs_presigned_url_wins_over_the_token() {
     let snowflake = MockSnowflake::start(Value::Null).await;
-    let mut info = gcs_stage_info(&snowflake.base, json!({ "GCS_ACCESS_TOKEN": "unused" }));
+    let mut info = gcs_stage_info(
+        &snowflake.mock.base,
+        json!({ "GCS_ACCESS_TOKEN": "unused" }),
+    );
     info["presignedUrl"] = json!(snowflake
+        .mock
         .base
         .join("gcs/signed-bucket/obj/7.parquet?X-Goog-Signature=abc")
         .unwrap()

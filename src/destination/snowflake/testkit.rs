@@ -182,3 +182,69 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port on 127.0.0.1")
 }
+
+/// Client options for tests: short backoffs and polls.
+#[cfg(test)]
+pub(crate) fn fast_options() -> super::ClientOptions {
+    super::ClientOptions {
+        request_timeout: Duration::from_secs(30),
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        query_deadline: Duration::from_secs(20),
+        poll_interval: Duration::from_millis(5),
+    }
+}
+
+/// A config for the token strategy against `base_url`.
+#[cfg(test)]
+pub(crate) fn token_config(
+    base_url: url::Url,
+    database: &str,
+    schema: &str,
+    token_file: &Path,
+) -> crate::config::SnowflakeConfig {
+    crate::config::SnowflakeConfig {
+        database: database.to_string(),
+        schema: schema.to_string(),
+        role: "SYSADMIN".to_string(),
+        warehouse: "WH".to_string(),
+        auth: crate::config::SnowflakeAuth::ManagedToken {
+            account: Some("myorg-acct1".to_string()),
+            token_file: token_file.to_path_buf(),
+        },
+        base_url,
+        oversized_value_strategy: crate::config::OversizedValueStrategy::FailTable,
+    }
+}
+
+/// An in-process mock Snowflake: `app` served on a free 127.0.0.1 port, and an OAuth token
+/// file for the clients that talk to it.
+#[cfg(test)]
+pub(crate) struct MockBase {
+    /// `http://127.0.0.1:<port>/`.
+    pub(crate) base: url::Url,
+    /// The token file (inside `_dir`).
+    pub(crate) token_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(test)]
+impl MockBase {
+    /// Serve `app` until the test's runtime ends.
+    pub(crate) async fn serve(app: axum::Router) -> MockBase {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port on 127.0.0.1");
+        let addr = listener.local_addr().expect("a bound address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "oauth-1\n").expect("the token file");
+        MockBase {
+            base: url::Url::parse(&format!("http://{addr}/")).expect("a valid URL"),
+            token_file,
+            _dir: dir,
+        }
+    }
+}

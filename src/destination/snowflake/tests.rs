@@ -5,7 +5,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema};
@@ -18,41 +17,10 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::sql::Target;
-use super::testkit::FakeSnow;
-use super::{ClientOptions, Error, SnowflakeClient};
-use crate::config::{OversizedValueStrategy, SnowflakeAuth, SnowflakeConfig};
+use super::testkit::{fast_options, token_config, FakeSnow, MockBase};
+use super::{Error, SnowflakeClient};
+use crate::config::{SnowflakeAuth, SnowflakeConfig};
 use crate::schema::Table;
-
-fn fast_options() -> ClientOptions {
-    ClientOptions {
-        request_timeout: Duration::from_secs(30),
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        query_deadline: Duration::from_secs(20),
-        poll_interval: Duration::from_millis(5),
-    }
-}
-
-fn token_config(
-    base_url: url::Url,
-    database: &str,
-    schema: &str,
-    token_file: &Path,
-) -> SnowflakeConfig {
-    SnowflakeConfig {
-        database: database.to_string(),
-        schema: schema.to_string(),
-        role: "SYSADMIN".to_string(),
-        warehouse: "WH".to_string(),
-        auth: SnowflakeAuth::ManagedToken {
-            account: Some("myorg-acct1".to_string()),
-            token_file: token_file.to_path_buf(),
-        },
-        base_url,
-        oversized_value_strategy: OversizedValueStrategy::FailTable,
-    }
-}
 
 fn unique_database() -> String {
     format!("JAS_TEST_{}", uuid::Uuid::new_v4().simple())
@@ -294,9 +262,7 @@ async fn mock_chunk(
 
 struct MockServer {
     state: Shared,
-    base: url::Url,
-    _dir: tempfile::TempDir,
-    token_file: std::path::PathBuf,
+    mock: MockBase,
 }
 
 impl MockServer {
@@ -308,22 +274,19 @@ impl MockServer {
             .route("/queries/{qid}/result", get(mock_poll))
             .route("/chunks/{n}", get(mock_chunk))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let dir = tempfile::tempdir().unwrap();
-        let token_file = dir.path().join("token");
-        std::fs::write(&token_file, "oauth-1\n").unwrap();
         MockServer {
             state,
-            base: url::Url::parse(&format!("http://{addr}/")).unwrap(),
-            _dir: dir,
-            token_file,
+            mock: MockBase::serve(app).await,
         }
     }
 
     fn client(&self) -> SnowflakeClient {
-        let cfg = token_config(self.base.clone(), "DB", "jira \"sync\"", &self.token_file);
+        let cfg = token_config(
+            self.mock.base.clone(),
+            "DB",
+            "jira \"sync\"",
+            &self.mock.token_file,
+        );
         SnowflakeClient::with_options(&cfg, fast_options()).unwrap()
     }
 }
@@ -381,7 +344,7 @@ async fn expired_session_logs_in_again_and_replays() {
     let client = server.client();
     client.login().await.unwrap();
     // The token file changes; the next login must read it again.
-    std::fs::write(&server.token_file, "oauth-2").unwrap();
+    std::fs::write(&server.mock.token_file, "oauth-2").unwrap();
 
     let r = client.query("SELECT 1").await.unwrap();
     assert_eq!(r.rows, vec![vec![Some("1".to_string())]]);
@@ -543,7 +506,7 @@ async fn arrow_result_reads_rowset_then_chunks_in_order() {
         ..Mock::default()
     })
     .await;
-    let base = server.base.clone();
+    let base = server.mock.base.clone();
     server.state.lock().unwrap().query_answers.push_back((
         200,
         json!({ "success": true, "data": {
@@ -608,10 +571,10 @@ async fn key_pair_login_sends_jwt_and_session_context() {
             private_key_password: None,
         },
         ..token_config(
-            server.base.clone(),
+            server.mock.base.clone(),
             "Db",
             "jira \"sync\"",
-            &server.token_file,
+            &server.mock.token_file,
         )
     };
     let client = SnowflakeClient::with_options(&cfg, fast_options()).unwrap();
@@ -681,7 +644,7 @@ async fn missing_token_file_is_reported() {
     let server = MockServer::start(Mock::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = token_config(
-        server.base.clone(),
+        server.mock.base.clone(),
         "D",
         "S",
         &dir.path().join("missing-token"),
