@@ -12,7 +12,7 @@ use jira_agile_sync::schema::Table;
 use jira_agile_sync::simulator::{Simulator, Site};
 use serde_json::{json, Value};
 
-use crate::util::{self, read_table, Rows};
+use crate::util::{self, read_table, rows, Rows};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jira")
@@ -35,24 +35,6 @@ fn raw_item(file: &Path, key: &str, id: i64) -> Value {
         .and_then(|items| items.iter().find(|i| i["id"] == id))
         .cloned()
         .unwrap_or_else(|| panic!("{} has no item {id}", file.display()))
-}
-
-/// Rows from literal JSON objects, sorted by the table's key.
-fn rows(table: Table, objects: Value) -> Rows {
-    let mut out: Rows = objects
-        .as_array()
-        .expect("an array of rows")
-        .iter()
-        .map(|o| {
-            o.as_object()
-                .expect("a row object")
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<String, Value>>()
-        })
-        .collect();
-    util::sort_rows(table, &mut out);
-    out
 }
 
 /// The table's rows with the RAW column taken out (checked separately).

@@ -2,31 +2,11 @@
 //! product is checked against values a person worked out rather than against the simulator's own
 //! expected-row computation.
 
-use std::collections::BTreeMap;
-
 use jira_agile_sync::schema::Table;
 use jira_agile_sync::simulator::{BoardKind, BoardLocation, Site, SprintState};
 use serde_json::{json, Value};
 
-use crate::util::{self, read_table, Rows};
-
-/// Rows from literal JSON objects, sorted by the table's key.
-fn rows(table: Table, objects: Value) -> Rows {
-    let mut out: Rows = objects
-        .as_array()
-        .expect("an array of rows")
-        .iter()
-        .map(|o| {
-            o.as_object()
-                .expect("a row object")
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<String, Value>>()
-        })
-        .collect();
-    util::sort_rows(table, &mut out);
-    out
-}
+use crate::util::{self, read_table, rows, Rows};
 
 /// Boards: 1 scrum in project ALPHA (sprints, issues); 2 kanban without location over ALPHA and
 /// BETA; 3 simple without sprints, located in a user; 4 scrum in BETA sharing sprint 2 with board 1.

@@ -156,6 +156,24 @@ pub(crate) fn sort_rows(table: Table, rows: &mut Rows) {
     rows.sort_by_key(|r| key_of(table, r));
 }
 
+/// Rows from literal JSON objects, sorted by the table's key.
+pub(crate) fn rows(table: Table, objects: serde_json::Value) -> Rows {
+    let mut out: Rows = objects
+        .as_array()
+        .expect("an array of rows")
+        .iter()
+        .map(|o| {
+            o.as_object()
+                .expect("a row object")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<String, serde_json::Value>>()
+        })
+        .collect();
+    sort_rows(table, &mut out);
+    out
+}
+
 /// Expected rows of one table, sorted by key.
 pub(crate) fn expected(exp: &ExpectedTables, table: Table) -> Rows {
     let mut rows = exp.get(table.name()).cloned().unwrap_or_default();
