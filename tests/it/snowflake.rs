@@ -36,10 +36,18 @@ pub(crate) fn snowflake_config(fs: &FakeSnow, dir: &Path) -> SnowflakeConfig {
     }
 }
 
+/// A sync and load that must end `ok`.
 async fn sync_and_load(cfg: &Config) -> pipeline::RunSummary {
-    pipeline::sync_and_load(cfg, &util::opts())
+    let summary = pipeline::sync_and_load(cfg, &util::opts())
         .await
-        .expect("sync and load")
+        .expect("sync and load");
+    assert_eq!(
+        summary.report.status,
+        Some(RunStatus::Ok),
+        "{:?}",
+        summary.report.load_errors
+    );
+    summary
 }
 
 /// Every row of a destination table, typed like `read_table`'s rows.
@@ -126,13 +134,7 @@ async fn load_edits_and_reset_keep_snowflake_equal_to_local_tables() {
     cfg.snowflake = Some(sf.clone());
 
     // First load: a snapshot of every table.
-    let summary = sync_and_load(&cfg).await;
-    assert_eq!(
-        summary.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        summary.report.load_errors
-    );
+    sync_and_load(&cfg).await;
     assert_destination_matches_local(&sf, dir.path()).await;
     let boards = read_snowflake(&sf, Table::Board).await;
     assert!(
@@ -160,13 +162,7 @@ async fn load_edits_and_reset_keep_snowflake_equal_to_local_tables() {
             s.close_sprint(sp);
         }
     });
-    let summary = sync_and_load(&cfg).await;
-    assert_eq!(
-        summary.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        summary.report.load_errors
-    );
+    sync_and_load(&cfg).await;
     util::assert_tables_match(dir.path(), &sim.expected_rows(), &Table::ALL);
     assert_destination_matches_local(&sf, dir.path()).await;
 
@@ -187,13 +183,7 @@ async fn load_edits_and_reset_keep_snowflake_equal_to_local_tables() {
         let (_dd, _lock, store) = pipeline::open_writer(&cfg).expect("writer");
         pipeline::reset(&store).expect("reset");
     }
-    let summary = sync_and_load(&cfg).await;
-    assert_eq!(
-        summary.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        summary.report.load_errors
-    );
+    sync_and_load(&cfg).await;
     assert_destination_matches_local(&sf, dir.path()).await;
     let journal = client
         .query(&format!(
@@ -217,13 +207,7 @@ async fn empty_outbox_sends_no_statement() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = util::config(&sim.base_url(), dir.path());
     cfg.snowflake = Some(snowflake_config(&fs, dir.path()));
-    let first = sync_and_load(&cfg).await;
-    assert_eq!(
-        first.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        first.report.load_errors
-    );
+    sync_and_load(&cfg).await;
 
     // Point the destination at a server that counts requests: nothing changed, nothing is sent.
     let hits = Arc::new(AtomicUsize::new(0));
@@ -245,8 +229,7 @@ async fn empty_outbox_sends_no_statement() {
     if let Some(sf) = cfg.snowflake.as_mut() {
         sf.base_url = url::Url::parse(&format!("http://{addr}/")).expect("url");
     }
-    let second = sync_and_load(&cfg).await;
-    assert_eq!(second.report.status, Some(RunStatus::Ok));
+    sync_and_load(&cfg).await;
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,
@@ -275,13 +258,7 @@ async fn destination_behind_the_schema_version_gets_the_column_and_it_fills() {
     let mut cfg = util::config(&sim.base_url(), dir.path());
     let sf = snowflake_config(&fs, dir.path());
     cfg.snowflake = Some(sf.clone());
-    let first = sync_and_load(&cfg).await;
-    assert_eq!(
-        first.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        first.report.load_errors
-    );
+    sync_and_load(&cfg).await;
 
     // Make the destination look like an older schema version: a column is missing.
     let client = SnowflakeClient::new(&sf).expect("client");
@@ -309,25 +286,13 @@ async fn destination_behind_the_schema_version_gets_the_column_and_it_fills() {
     // The next load adds the column; the run after it re-sends every row so the column fills.
     let board = sim.site().boards().next().map(|b| b.id).expect("board");
     sim.edit(|s| s.rename_board(board, "after the schema change"));
-    let second = sync_and_load(&cfg).await;
-    assert_eq!(
-        second.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        second.report.load_errors
-    );
+    sync_and_load(&cfg).await;
     assert_eq!(
         client.query(&sql).await.expect("columns").rows.len(),
         1,
         "ALTER TABLE ... ADD COLUMN ran"
     );
     let third = sync_and_load(&cfg).await;
-    assert_eq!(
-        third.report.status,
-        Some(RunStatus::Ok),
-        "{:?}",
-        third.report.load_errors
-    );
     assert!(
         third
             .report
