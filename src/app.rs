@@ -59,7 +59,7 @@ pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
             next_sync = tokio::time::Instant::now() + cfg.ingestion.sync_interval;
             let prepared = shutdown
                 .abandon_on_request(async {
-                    Ok(pipeline::load::prepare_snapshots(cfg, &store, adopt).await)
+                    Ok(pipeline::load::prepare_snapshots(cfg, &store, &opts).await)
                 })
                 .await;
             match prepared {
@@ -85,7 +85,7 @@ pub async fn run_forever(cfg: &Config, adopt: bool) -> u8 {
             next_load = tokio::time::Instant::now() + cfg.ingestion.merge_interval;
             // Abandoning a load at any `.await` is safe: every step repeats on the next load.
             let loaded = shutdown
-                .abandon_on_request(pipeline::load::load(cfg, &store, &dd, adopt))
+                .abandon_on_request(pipeline::load::load(cfg, &store, &dd, &opts))
                 .await;
             match loaded {
                 Err(pipeline::Error::Interrupted) => return 0,

@@ -64,16 +64,9 @@ fn identity(cfg: &Config, store: &Store) -> Result<Identity, Error> {
     })
 }
 
-/// Before a sync with Snowflake configured: when this destination has not yet received a
-/// snapshot of a table (a first load, also after months of local use), make the coming run
-/// journal one. Only asks Snowflake when the local state does not already know.
-pub async fn prepare_snapshots(cfg: &Config, store: &Store, adopt: bool) -> Result<(), String> {
-    prepare_snapshots_with(cfg, store, adopt, &ClientOptions::default()).await
-}
-
 /// The Snowflake client options of a sync: the defaults, or (in tests) backoffs derived from
 /// [`super::SyncOptions::backoff_base`] so a failing destination costs milliseconds.
-pub fn client_options(opts: &super::SyncOptions) -> ClientOptions {
+fn client_options(opts: &super::SyncOptions) -> ClientOptions {
     match opts.backoff_base {
         Some(base) => ClientOptions {
             initial_backoff: base,
@@ -84,16 +77,19 @@ pub fn client_options(opts: &super::SyncOptions) -> ClientOptions {
     }
 }
 
-/// [`prepare_snapshots`] with explicit client options.
-pub async fn prepare_snapshots_with(
+/// Before a sync with Snowflake configured: when this destination has not yet received a
+/// snapshot of a table (a first load, also after months of local use), make the coming run
+/// journal one. Only asks Snowflake when the local state does not already know.
+pub async fn prepare_snapshots(
     cfg: &Config,
     store: &Store,
-    adopt: bool,
-    options: &ClientOptions,
+    opts: &super::SyncOptions,
 ) -> Result<(), String> {
     let Some(sf) = &cfg.snowflake else {
         return Ok(());
     };
+    let adopt = opts.adopt_destination;
+    let options = &client_options(opts);
     let enabled = super::enabled_tables(cfg);
     let mut unknown = Vec::new();
     for t in &enabled {
@@ -134,22 +130,13 @@ pub async fn load(
     cfg: &Config,
     store: &Store,
     dd: &DataDir,
-    adopt: bool,
-) -> Result<LoadOutcome, Error> {
-    load_with(cfg, store, dd, adopt, &ClientOptions::default()).await
-}
-
-/// [`load`] with explicit client options.
-pub async fn load_with(
-    cfg: &Config,
-    store: &Store,
-    dd: &DataDir,
-    adopt: bool,
-    options: &ClientOptions,
+    opts: &super::SyncOptions,
 ) -> Result<LoadOutcome, Error> {
     let Some(sf) = &cfg.snowflake else {
         return Ok(LoadOutcome::Empty);
     };
+    let adopt = opts.adopt_destination;
+    let options = &client_options(opts);
     let outbox: Vec<JournalFile> = store
         .journal_files()?
         .into_iter()

@@ -147,10 +147,10 @@ impl RunSummary {
 pub struct Shutdown(watch::Receiver<bool>);
 
 impl Shutdown {
-    /// A signal that never fires.
+    /// A signal that never fires: its sender is dropped at once, which [`Shutdown::requested`]
+    /// treats as "never".
     pub fn never() -> Shutdown {
-        let (tx, rx) = watch::channel(false);
-        std::mem::forget(tx);
+        let (_sender, rx) = watch::channel(false);
         Shutdown(rx)
     }
 
@@ -242,22 +242,15 @@ pub fn enabled_tables(cfg: &Config) -> Vec<Table> {
 /// load leaves the files in the outbox and makes the run partial (exit 1).
 pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummary> {
     // A Snowflake key that cannot be used is a configuration error: say so before any work.
-    let sf_options = load::client_options(opts);
     if let Some(sf) = &cfg.snowflake {
-        SnowflakeClient::with_options(sf, sf_options.clone())
-            .map_err(|e| Error::Destination(error_chain(&e)))?;
+        SnowflakeClient::new(sf).map_err(|e| Error::Destination(error_chain(&e)))?;
     }
     let (dd, _lock, store) = open_writer(cfg)?;
     let mut load_errors = Vec::new();
     let shutdown = &opts.shutdown;
     if cfg.snowflake.is_some() {
         let prepared = shutdown
-            .abandon_on_request(async {
-                Ok(
-                    load::prepare_snapshots_with(cfg, &store, opts.adopt_destination, &sf_options)
-                        .await,
-                )
-            })
+            .abandon_on_request(async { Ok(load::prepare_snapshots(cfg, &store, opts).await) })
             .await?;
         if let Err(e) = prepared {
             tracing::error!(error = %e, "snowflake unavailable before the run; syncing locally");
@@ -272,13 +265,7 @@ pub async fn sync_and_load(cfg: &Config, opts: &SyncOptions) -> Result<RunSummar
             return Err(Error::Interrupted);
         }
         let loaded = shutdown
-            .abandon_on_request(load::load_with(
-                cfg,
-                &store,
-                &dd,
-                opts.adopt_destination,
-                &sf_options,
-            ))
+            .abandon_on_request(load::load(cfg, &store, &dd, opts))
             .await?;
         match loaded {
             load::LoadOutcome::Failed { errors, .. } => load_errors = errors,

@@ -51,7 +51,7 @@ fn outbox(cfg: &Config, table: Table) -> Vec<JournalFile> {
 
 async fn load(cfg: &Config) -> LoadOutcome {
     let (dd, _lock, store) = pipeline::open_writer(cfg).expect("writer");
-    pipeline::load::load(cfg, &store, &dd, false)
+    pipeline::load::load(cfg, &store, &dd, &util::opts())
         .await
         .expect("load runs")
 }
