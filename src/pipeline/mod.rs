@@ -480,20 +480,14 @@ async fn fetch_and_commit(
         .iter()
         .filter(|(id, _)| !done.contains_key(id))
         .collect();
-    let mut counts = CommitCounts::default();
-    let mut changed_tables: BTreeSet<Table> = BTreeSet::new();
+    let mut tally = Tally::default();
     let strategy = cfg
         .snowflake
         .as_ref()
         .map_or(OversizedValueStrategy::FailTable, |s| {
             s.oversized_value_strategy
         });
-    let mut failed: BTreeSet<Table> = BTreeSet::new();
-    for t in Table::ALL {
-        if store.flag(&oversized::failed_flag(t))? {
-            failed.insert(t);
-        }
-    }
+    let mut failed = failed_tables(store)?;
     let mut fetches = futures::stream::iter(todo.into_iter().map(|(id, raw)| {
         let span = tracing::debug_span!("board", board_id = *id);
         fetch::fetch_board(client, store, *id, raw, enabled, cp.started_at).instrument(span)
@@ -553,41 +547,97 @@ async fn fetch_and_commit(
         store.flush().await?;
         failpoint("after_board_commit");
         tracing::debug!(board_id, "board committed");
-        note_changes(&c, &mut changed_tables);
-        counts.add(&c);
+        tally.add(&c);
     }
     drop(fetches);
 
-    // 3. The board listing was complete: boards it no longer shows go, with their rows; then
-    //    sprints without any link.
+    // 3. The board listing was complete: what it no longer shows goes.
     let listed: BTreeSet<i64> = boards.iter().map(|(id, _)| *id).collect();
-    let mut vanished: Vec<i64> = store.board_ids()?.difference(&listed).copied().collect();
-    if failed.contains(&Table::Board) {
-        vanished.clear(); // a failed table stops updating, deletes included
+    delete_vanished(store, &listed, enabled, &failed, cp.started_at, &mut tally)?;
+    store.flush().await?;
+    failpoint("before_journal");
+
+    // 4. Journal files, then the current tables.
+    write_outputs(cfg, store, dd, cp, enabled, &failed, tally.changed, report)?;
+    store.finish_run()?;
+    for (t, c) in tally.counts.tables {
+        report.tables.insert(t.name().to_string(), c);
     }
+    Ok(Table::ALL
+        .into_iter()
+        .map(|t| (t, store.row_count(t) as u64))
+        .collect())
+}
+
+/// What a run changed so far: row counts per table and the tables with any change.
+#[derive(Default)]
+struct Tally {
+    counts: CommitCounts,
+    changed: BTreeSet<Table>,
+}
+
+impl Tally {
+    fn add(&mut self, c: &CommitCounts) {
+        for (t, n) in &c.tables {
+            if n.changed + n.deleted > 0 {
+                self.changed.insert(*t);
+            }
+        }
+        self.counts.add(c);
+    }
+}
+
+/// Tables marked failed by an oversized value (until `reset`).
+fn failed_tables(store: &Store) -> Result<BTreeSet<Table>> {
+    let mut failed = BTreeSet::new();
+    for t in Table::ALL {
+        if store.flag(&oversized::failed_flag(t))? {
+            failed.insert(t);
+        }
+    }
+    Ok(failed)
+}
+
+/// After a complete board listing: boards it no longer shows go, with their rows; rows a child
+/// table kept for unlisted boards while it was switched off go; then sprints without any link.
+/// A failed table stops updating, deletes included.
+fn delete_vanished(
+    store: &Store,
+    listed: &BTreeSet<i64>,
+    enabled: &[Table],
+    failed: &BTreeSet<Table>,
+    at: i64,
+    tally: &mut Tally,
+) -> Result<()> {
     let children: Vec<Table> = enabled
         .iter()
         .copied()
         .filter(|t| t.is_board_child() && !failed.contains(t))
         .collect();
-    let c = store.delete_boards(&vanished, &children, cp.started_at)?;
-    note_changes(&c, &mut changed_tables);
-    counts.add(&c);
     if !failed.contains(&Table::Board) {
-        // Rows of unlisted boards left in a child table while it was switched off.
-        let c = store.delete_unlisted_children(&listed, &children, cp.started_at)?;
-        note_changes(&c, &mut changed_tables);
-        counts.add(&c);
+        let vanished: Vec<i64> = store.board_ids()?.difference(listed).copied().collect();
+        tally.add(&store.delete_boards(&vanished, &children, at)?);
+        tally.add(&store.delete_unlisted_children(listed, &children, at)?);
     }
     if enabled.contains(&Table::Sprint) && !failed.contains(&Table::Sprint) {
-        let c = store.delete_orphan_sprints(cp.started_at)?;
-        note_changes(&c, &mut changed_tables);
-        counts.add(&c);
+        tally.add(&store.delete_orphan_sprints(at)?);
     }
-    store.flush().await?;
-    failpoint("before_journal");
+    Ok(())
+}
 
-    // 4. Journal files, then the current tables.
+/// Journal files for the healthy tables (recorded in the outbox), then the current table files
+/// of every table this run changed or journaled, then local retention.
+#[allow(clippy::too_many_arguments)]
+fn write_outputs(
+    cfg: &Config,
+    store: &Store,
+    dd: &DataDir,
+    cp: &RunCheckpoint,
+    enabled: &[Table],
+    failed: &BTreeSet<Table>,
+    mut changed_tables: BTreeSet<Table>,
+    report: &mut RunReport,
+) -> Result<()> {
     let complete = report.failed_boards.is_empty();
     let healthy: Vec<Table> = enabled
         .iter()
@@ -611,6 +661,7 @@ async fn fetch_and_commit(
         .iter()
         .map(|f| f.relative_path().display().to_string())
         .collect();
+
     // Every table this run journaled, including files written before an interruption: a
     // resumed run may find its journal already written but the current tables not rewritten.
     for f in store.journal_files()? {
@@ -634,23 +685,7 @@ async fn fetch_and_commit(
         .map(|t| t.name().to_string())
         .collect();
     journal::prune_journals(store, dd, cfg.ingestion.keep_runs)?;
-    store.finish_run()?;
-
-    for (t, c) in counts.tables {
-        report.tables.insert(t.name().to_string(), c);
-    }
-    Ok(Table::ALL
-        .into_iter()
-        .map(|t| (t, store.row_count(t) as u64))
-        .collect())
-}
-
-fn note_changes(c: &CommitCounts, changed: &mut BTreeSet<Table>) {
-    for (t, n) in &c.tables {
-        if n.changed + n.deleted > 0 {
-            changed.insert(*t);
-        }
-    }
+    Ok(())
 }
 
 async fn list_boards(client: &JiraClient) -> Result<Vec<(i64, serde_json::Value)>> {
